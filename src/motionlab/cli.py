@@ -1,0 +1,221 @@
+"""The ``motionlab`` command line: it parses arguments, looks names up and calls library functions.
+
+Every command's work lives in a library module so that it can be used from Python too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from motionlab.errors import MotionLabError
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=True, default=str))
+
+
+# --- info --------------------------------------------------------------------------------------
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from motionlab.info import environment_info, format_info
+
+    info = environment_info()
+    if args.json:
+        _print_json(info)
+    else:
+        print(format_info(info))
+    return 0
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def cmd_data_inspect(args: argparse.Namespace) -> int:
+    from motionlab.io.formats import format_summary, inspect_file
+
+    summary = inspect_file(args.file, format=args.format)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def cmd_data_convert(args: argparse.Namespace) -> int:
+    from motionlab.io.formats import convert_file
+
+    out = convert_file(args.input, args.output, fps=args.fps, format=args.format, in_format=args.in_format)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from motionlab.data.synth.corpus import generate_corpus
+
+    manifest = generate_corpus(args.out, scale=args.scale, seed=args.seed, progress=True)
+    print(f"wrote {len(manifest['clips'])} clips to {args.out}")
+    return 0
+
+
+def cmd_data_profile(args: argparse.Namespace) -> int:
+    from motionlab.data.profile import format_profile, profile_dataset
+
+    prof = profile_dataset(args.dir)
+    if args.json:
+        _print_json(prof)
+    else:
+        print(format_profile(prof))
+    return 0
+
+
+def cmd_data_render(args: argparse.Namespace) -> int:
+    from motionlab.report.render import render_files
+
+    out = render_files(args.files, args.output, fps=args.fps, caption=args.caption, mjcf=args.mjcf)
+    print(f"wrote {out}")
+    return 0
+
+
+# --- learning ----------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from motionlab.train.engine import train
+
+    run_dir = train(args.recipe, config_path=args.config, overrides=args.overrides, run_dir=args.run_dir)
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from motionlab.train.engine import evaluate
+
+    metrics = evaluate(args.run_dir)
+    _print_json(metrics)
+    return 0
+
+
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from motionlab.train.ablation import run_ablation
+
+    out = run_ablation(args.file, seeds=args.seeds, out_dir=args.out, overrides=args.overrides)
+    print(f"ablation report: {Path(out) / 'table.md'}")
+    return 0
+
+
+def cmd_retarget(args: argparse.Namespace) -> int:
+    from motionlab.recipes.retarget.tool import retarget_file
+
+    report = retarget_file(
+        args.input, run_dir=args.run, output=args.output, format=args.format, fps=args.fps, render=args.render,
+        mjcf=args.mjcf,
+    )
+    print(report)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from motionlab.demo import run_demo
+
+    report = run_demo(args.out, quick=args.quick)
+    print(f"demo report: {report}")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="motionlab", description="Learning human motion: read, tokenize, "
+                                "generate, retarget to Unitree G1, recover and measure motion.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("info", help="version and what is installed and usable")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_info)
+
+    data = sub.add_parser("data", help="inspect, convert, synthesise, profile and render motion files")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    s = dsub.add_parser("inspect", help="format, fps, frames, joints, units and ranges of a file")
+    s.add_argument("file")
+    s.add_argument("--format", default=None, help="force the input format (default: detected)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(fn=cmd_data_inspect)
+    s = dsub.add_parser("convert", help="convert between formats (any motion -> BVH / npz; G1 formats among themselves)")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--fps", type=float, default=None, help="resample to this frame rate")
+    s.add_argument("--format", default=None, help="output format (default: from the extension)")
+    s.add_argument("--in-format", default=None, help="input format (default: detected)")
+    s.set_defaults(fn=cmd_data_convert)
+    s = dsub.add_parser("synth", help="write the built-in synthetic corpus")
+    s.add_argument("out")
+    s.add_argument("--scale", default="tiny", choices=["tiny", "small", "large"])
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(fn=cmd_data_synth)
+    s = dsub.add_parser("profile", help="dataset statistics of a folder (clips, durations, speeds, styles)")
+    s.add_argument("dir")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_data_profile)
+    s = dsub.add_parser("render", help="stick-figure video of one or more motion files side by side")
+    s.add_argument("files", nargs="+")
+    s.add_argument("-o", "--output", required=True, help="OUT.mp4 or OUT.gif")
+    s.add_argument("--fps", type=float, default=None)
+    s.add_argument("--caption", default=None)
+    s.add_argument("--mjcf", default=None, help="render G1 clips with MuJoCo using this model file")
+    s.set_defaults(fn=cmd_data_render)
+
+    s = sub.add_parser("train", help="train a recipe into a run folder")
+    s.add_argument("recipe")
+    s.add_argument("-c", "--config", default=None, help="YAML config (default: the recipe's default)")
+    s.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.max_steps=200")
+    s.add_argument("--run-dir", default=None)
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("eval", help="evaluate a run folder; writes metrics.json")
+    s.add_argument("run_dir")
+    s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("ablate", help="multi-seed ablation from a YAML list of variants")
+    s.add_argument("file")
+    s.add_argument("--seeds", type=int, default=3)
+    s.add_argument("--out", required=True)
+    s.add_argument("overrides", nargs="*", help="overrides applied to every variant")
+    s.set_defaults(fn=cmd_ablate)
+
+    s = sub.add_parser("retarget", help="retarget a human motion file onto the Unitree G1")
+    s.add_argument("input")
+    s.add_argument("--run", required=True, help="run folder of a trained retarget model")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--format", default=None, choices=["beyondmimic", "unitree-csv", "gmr-pkl", "npz"])
+    s.add_argument("--fps", type=float, default=None)
+    s.add_argument("--render", default=None, help="also write a side-by-side video (mp4/gif)")
+    s.add_argument("--mjcf", default=None, help="render the robot with MuJoCo using this model file")
+    s.set_defaults(fn=cmd_retarget)
+
+    s = sub.add_parser("demo", help="the main job: corpus, pictures, tiny trainings and a report")
+    s.add_argument("--out", default="motionlab_demo")
+    s.add_argument("--quick", action="store_true", help="skip the trainings (pictures and data only)")
+    s.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except MotionLabError as err:
+        print(f"motionlab: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("motionlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

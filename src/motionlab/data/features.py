@@ -1,0 +1,137 @@
+"""Per-frame feature vectors of motion for learning, and their inverses.
+
+Body features (``"body"``, 136 per frame, on the SMPL-22 layout; other skeletons are mapped
+onto it by joint names first):
+
+====================  =====  ===========================================================
+slice                 size   meaning
+====================  =====  ===========================================================
+``0``                 1      root (pelvis) height, m
+``1:3``               2      root planar velocity in the heading frame (forward, left), m/s
+``3``                 1      heading (yaw) rate, rad/s
+``4:10``              6      root orientation with the heading removed, column 6D
+``10:136``            126    local rotations of joints 1..21 (SMPL-X body order), column 6D
+====================  =====  ===========================================================
+
+Robot features: ``"g1_joints"`` (29 joint angles, rad, Unitree order) and ``"g1_full"``
+(the same 10 root channels as above, then the 29 joint angles: 39 per frame).
+
+The heading of a root rotation is the yaw of its forward (+X) axis projected on the ground.
+Velocities use forward differences with the last one repeated, so a clip integrates back
+exactly from its first frame.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+
+from motionlab.core.body import SMPL22_NAMES, smpl22_skeleton
+from motionlab.core.motion import Motion
+from motionlab.core.rotations import (
+    euler_to_matrix,
+    matrix_to_quat,
+    matrix_to_rot6d,
+    quat_fix_continuity,
+    quat_to_matrix,
+    rot6d_to_matrix,
+)
+from motionlab.errors import MotionLabError, choices_error
+
+ROOT_DIMS = 10
+BODY_DIMS = ROOT_DIMS + 21 * 6
+
+
+def heading_yaw(R: np.ndarray) -> np.ndarray:
+    """Yaw (rad) of the forward (+X) axis of ``R (..., 3, 3)`` projected on the ground."""
+    return np.arctan2(R[..., 1, 0], R[..., 0, 0])
+
+
+def _yaw_matrix(yaw: np.ndarray) -> np.ndarray:
+    z = np.zeros_like(yaw)
+    return euler_to_matrix(np.stack([yaw, z, z], -1), "ZYX")
+
+
+def root_features(root_pos: np.ndarray, root_rot: np.ndarray, fps: float) -> np.ndarray:
+    """The 10 root channels from ``root_pos (T, 3)`` and root rotation matrices ``(T, 3, 3)``."""
+    T = len(root_pos)
+    yaw = np.unwrap(heading_yaw(root_rot))
+    Ry = _yaw_matrix(yaw)
+    if T > 1:
+        dpos = np.diff(root_pos, axis=0) * fps
+        dpos = np.concatenate([dpos, dpos[-1:]], 0)
+        dyaw = np.diff(yaw) * fps
+        dyaw = np.concatenate([dyaw, dyaw[-1:]], 0)
+    else:
+        dpos, dyaw = np.zeros((T, 3)), np.zeros(T)
+    local_v = np.einsum("tji,tj->ti", Ry, dpos)[:, :2]  # R_yaw^T v
+    tilt = np.einsum("tji,tjk->tik", Ry, root_rot)
+    return np.concatenate([root_pos[:, 2:3], local_v, dyaw[:, None], matrix_to_rot6d(tilt)], axis=1)
+
+
+def integrate_root(feats: np.ndarray, fps: float, start_xy=(0.0, 0.0), start_yaw: float = 0.0
+                   ) -> Tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`root_features`: ``(root_pos (T, 3), root_rot (T, 3, 3))``."""
+    T = len(feats)
+    dyaw = feats[:, 3]
+    yaw = start_yaw + np.concatenate([[0.0], np.cumsum(dyaw[:-1]) / fps])
+    Ry = _yaw_matrix(yaw)
+    v = np.concatenate([feats[:, 1:3], np.zeros((T, 1))], axis=1)
+    world_v = np.einsum("tij,tj->ti", Ry, v)
+    xy = np.asarray(start_xy, dtype=np.float64) + np.concatenate([np.zeros((1, 2)), np.cumsum(world_v[:-1, :2], 0) / fps])
+    root_pos = np.concatenate([xy, feats[:, 0:1]], axis=1)
+    root_rot = Ry @ rot6d_to_matrix(feats[:, 4:10])
+    return root_pos, root_rot
+
+
+def body_features(motion: Motion) -> np.ndarray:
+    """``(T, 136)`` body features (module docstring); maps other skeletons onto SMPL-22 by name."""
+    if list(motion.skeleton.names) != SMPL22_NAMES:
+        from motionlab.core.mapping import to_smpl22
+
+        motion = to_smpl22(motion)
+    R = motion.local_matrices()
+    root = root_features(motion.root_pos, R[:, 0], motion.fps)
+    return np.concatenate([root, matrix_to_rot6d(R[:, 1:]).reshape(len(R), -1)], axis=1).astype(np.float32)
+
+
+def body_from_features(feats: np.ndarray, fps: float, skeleton=None) -> Motion:
+    """A :class:`Motion` on SMPL-22 from body features (the root integrated from the origin)."""
+    feats = np.asarray(feats, dtype=np.float64)
+    if feats.ndim != 2 or feats.shape[1] != BODY_DIMS:
+        raise MotionLabError(f"body features must be (T, {BODY_DIMS}), got {feats.shape}")
+    root_pos, root_rot = integrate_root(feats[:, :ROOT_DIMS], fps)
+    local = rot6d_to_matrix(feats[:, ROOT_DIMS:].reshape(len(feats), 21, 6))
+    R = np.concatenate([root_rot[:, None], local], axis=1)
+    q = quat_fix_continuity(matrix_to_quat(R), dim=0)
+    return Motion(fps, skeleton or smpl22_skeleton(), root_pos, q)
+
+
+def g1_joint_features(robot) -> np.ndarray:
+    """``(T, 29)`` G1 joint angles in Unitree order (by name)."""
+    from motionlab.robots.g1 import G1_JOINT_NAMES
+
+    return robot.reorder(G1_JOINT_NAMES).joint_pos.astype(np.float32) if list(robot.joint_names) != list(
+        G1_JOINT_NAMES) else robot.joint_pos.astype(np.float32)
+
+
+def g1_full_features(robot) -> np.ndarray:
+    """``(T, 39)``: the 10 root channels then the 29 joint angles."""
+    R = quat_to_matrix(np.asarray(robot.root_quat, dtype=np.float64))
+    root = root_features(np.asarray(robot.root_pos, dtype=np.float64), R, robot.fps)
+    return np.concatenate([root, g1_joint_features(robot)], axis=1).astype(np.float32)
+
+
+FEATURES: Dict[str, Tuple[str, Callable]] = {
+    "body": ("human", body_features),
+    "g1_joints": ("robot", g1_joint_features),
+    "g1_full": ("robot", g1_full_features),
+}
+
+
+def feature_fn(name: str) -> Tuple[str, Callable]:
+    """``(kind of input, function)`` of a feature set by name."""
+    if name not in FEATURES:
+        raise choices_error("feature set", name, FEATURES)
+    return FEATURES[name]

@@ -1,0 +1,132 @@
+"""Windows, splits, normalisation and the verified on-disk cache."""
+
+import numpy as np
+import pytest
+
+from motionlab.data.cache import ArrayCache, cache_key
+from motionlab.data.windows import Normalizer, assign_splits, make_windows, split_of, window_starts
+from motionlab.errors import MotionLabError
+
+
+def test_window_starts_and_windows():
+    assert window_starts(10, 4, 3).tolist() == [0, 3, 6]
+    assert window_starts(3, 4, 1).tolist() == []
+    a = np.arange(10)[:, None] * np.ones((1, 2))
+    b = 100 + np.arange(6)[:, None] * np.ones((1, 2))
+    w, idx = make_windows([a, b], 4, 2)
+    # clip a: starts 0, 2, 4, 6; clip b: starts 0, 2
+    assert idx.tolist() == [[0, 0], [0, 2], [0, 4], [0, 6], [1, 0], [1, 2]]
+    assert w.shape == (6, 4, 2)
+    np.testing.assert_array_equal(w[3, :, 0], [6, 7, 8, 9])
+    np.testing.assert_array_equal(w[5, :, 0], [102, 103, 104, 105])
+    with pytest.raises(MotionLabError):
+        make_windows([np.zeros((2, 1))], 4, 1)
+    with pytest.raises(MotionLabError):
+        make_windows([np.zeros((5, 1)), np.zeros((5, 2))], 4, 1)
+
+
+def test_splits_are_by_clip_and_stable():
+    ids = [f"clip{i:03d}" for i in range(200)]
+    s1 = assign_splits(ids)
+    s2 = assign_splits(list(reversed(ids)))
+    assert s1 == s2  # independent of listing order
+    counts = {k: sum(v == k for v in s1.values()) for k in ("train", "val", "test")}
+    assert 130 < counts["train"] < 190 and counts["val"] > 5 and counts["test"] > 5
+    assert split_of("x", seed=0) == split_of("x", seed=0)
+    # manifest splits win
+    assert assign_splits(["a", "b"], {"a": "test", "b": "train"}) == {"a": "test", "b": "train"}
+    # tiny sets still get a train and a held-out clip
+    two = assign_splits(["a", "b"], {"a": "train", "b": "train"})
+    assert sorted(two.values()) == ["test", "train"]
+    with pytest.raises(MotionLabError):
+        assign_splits(["a"], {"a": "bogus"})
+
+
+def test_windows_of_one_clip_never_cross_splits():
+    ids = [f"c{i}" for i in range(30)]
+    clips = [np.random.default_rng(i).normal(size=(50, 3)) for i in range(30)]
+    splits = assign_splits(ids)
+    seen = {}
+    for split in ("train", "val", "test"):
+        members = [i for i, c in enumerate(ids) if splits[c] == split]
+        if not members:
+            continue
+        _, idx = make_windows([clips[i] for i in members], 16, 4)
+        for k in idx[:, 0]:
+            seen.setdefault(ids[members[k]], set()).add(split)
+    assert all(len(v) == 1 for v in seen.values())
+
+
+def test_normalizer_fits_train_only_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    train = rng.normal(3.0, 2.0, size=(100, 8, 4))
+    n = Normalizer.fit(train)
+    np.testing.assert_allclose(n.mean, train.reshape(-1, 4).mean(0), rtol=1e-5)
+    z = n(train.astype(np.float32))
+    assert abs(float(z.mean())) < 1e-4 and abs(float(z.std()) - 1.0) < 1e-3
+    np.testing.assert_allclose(n.denormalize(z), train, atol=1e-4)
+    const = Normalizer.fit(np.ones((10, 3)))
+    assert np.all(const.std > 0)  # floored, never a division by zero
+    n.save(tmp_path / "stats.npz")
+    m = Normalizer.load(tmp_path / "stats.npz")
+    np.testing.assert_array_equal(m.mean, n.mean)
+    with pytest.raises(MotionLabError):
+        Normalizer.load(tmp_path / "missing.npz")
+
+
+def _builder(counter):
+    def build():
+        counter.append(1)
+        return {"windows": np.arange(4096, dtype=np.float32).reshape(64, 64), "labels": np.arange(64)}
+    return build
+
+
+def test_cache_reuses_verified_entries(tmp_path):
+    cache = ArrayCache(tmp_path)
+    builds = []
+    a = cache.get_or_build("k1", _builder(builds))
+    b = cache.get_or_build("k1", _builder(builds))
+    assert len(builds) == 1
+    assert isinstance(b["windows"], np.memmap)
+    np.testing.assert_array_equal(a["windows"], b["windows"])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete_entry", "garbage_entry"])
+def test_corrupted_cache_is_detected_and_rebuilt(tmp_path, damage):
+    cache = ArrayCache(tmp_path)
+    builds = []
+    good = np.array(cache.get_or_build("k", _builder(builds))["windows"])
+    f = cache.path("k") / "windows.npy"
+    if damage == "truncate":
+        data = f.read_bytes()
+        f.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        data = bytearray(f.read_bytes())
+        data[-100] ^= 0xFF  # a flipped byte inside the array data, same size
+        f.write_bytes(bytes(data))
+    elif damage == "delete_entry":
+        (cache.path("k") / "entry.json").unlink()
+    else:
+        (cache.path("k") / "entry.json").write_text("{not json")
+    assert cache.load("k") is None  # never silently read
+    again = cache.get_or_build("k", _builder(builds))
+    assert len(builds) == 2
+    np.testing.assert_array_equal(again["windows"], good)
+
+
+def test_cache_key_changes_with_inputs_and_settings(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text("one")
+    k1 = cache_key([src], {"window": 64})
+    assert k1 == cache_key([src], {"window": 64})
+    assert k1 != cache_key([src], {"window": 32})
+    src.write_text("two")
+    assert k1 != cache_key([src], {"window": 64})  # stale entries are never reused
+
+
+def test_store_is_atomic_on_failure(tmp_path):
+    cache = ArrayCache(tmp_path)
+    with pytest.raises(MotionLabError):
+        cache.store("bad", {"x": np.array([object()], dtype=object)})
+    assert not cache.path("bad").exists()
+    assert [p for p in tmp_path.iterdir()] == []  # no temporary folder left behind
