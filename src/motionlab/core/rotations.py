@@ -42,6 +42,7 @@ __all__ = [
     "axis_angle_to_quat",
     "quat_to_axis_angle",
     "euler_to_matrix",
+    "euler_to_quat",
     "matrix_to_euler",
     "matrix_to_rot6d",
     "rot6d_to_matrix",
@@ -164,33 +165,44 @@ def quat_slerp(q0: Array, q1: Array, t: Array) -> Array:
     t = t.to(q0.dtype)
     dot = (q0 * q1).sum(-1, keepdim=True)
     q1 = torch.where(dot < 0, -q1, q1)
-    dot = dot.abs().clamp(max=1.0)
-    theta = torch.acos(dot)
+    dot = dot.abs()
+    # (nearly) equal rotations: normalised lerp, exact to rounding there. The acos input is
+    # replaced (not just masked) so neither branch yields an infinite or NaN gradient.
+    near = dot > 1.0 - 1e-6
+    theta = torch.acos(torch.where(near, torch.zeros_like(dot), dot.clamp(max=1.0)))
     sin_theta = torch.sin(theta)
     t = t[..., None] if t.dim() < dot.dim() or t.shape[-1:] != (1,) else t
-    small = sin_theta < 1e-6
-    safe = torch.where(small, torch.ones_like(sin_theta), sin_theta)
-    w0 = torch.where(small, 1.0 - t, torch.sin((1.0 - t) * theta) / safe)
-    w1 = torch.where(small, t, torch.sin(t * theta) / safe)
+    w0 = torch.where(near, 1.0 - t, torch.sin((1.0 - t) * theta) / sin_theta)
+    w1 = torch.where(near, t, torch.sin(t * theta) / sin_theta)
     return quat_normalize(w0 * q0 + w1 * q1)
 
 
-@_array_api
 def quat_fix_continuity(q: Array, dim: int = 0) -> Array:
     """Flip quaternion signs along time axis ``dim`` so consecutive ones have a positive dot.
 
     ``q`` and ``-q`` are the same rotation; interpolation, velocity and learning need the
     sign that keeps the sequence continuous. The first element keeps its sign.
+    Numpy stays numpy (float64) without a torch round trip: readers call this on every clip.
     """
-    _check_last(q, (4,), "quaternion")
-    dim = dim % (q.dim() - 1) if dim < 0 else dim
+    is_torch = isinstance(q, torch.Tensor)
+    if is_torch:
+        _check_last(q, (4,), "quaternion")
+    else:
+        q = np.asarray(q, dtype=np.float64)
+        if q.ndim < 1 or q.shape[-1] != 4:
+            raise MotionLabError(f"quaternion must have shape (..., 4), got {tuple(q.shape)}")
+    dim = dim % (q.ndim - 1) if dim < 0 else dim
     if q.shape[dim] < 2:
-        return q.clone()
-    qm = q.movedim(dim, 0)
-    dots = (qm[1:] * qm[:-1]).sum(-1)
-    flips = torch.cumsum((dots < 0).to(torch.int64), dim=0) % 2
-    sign = torch.cat([torch.ones_like(flips[:1]), 1 - 2 * flips], dim=0).to(q.dtype)
-    return (qm * sign[..., None]).movedim(0, dim)
+        return q.clone() if is_torch else q.copy()
+    head = (slice(None),) * dim
+    negative = (q[head + (slice(1, None),)] * q[head + (slice(None, -1),)]).sum(-1) < 0
+    if is_torch:
+        flips = torch.cumsum(negative.to(torch.int64), dim=dim) % 2
+        sign = torch.cat([torch.ones_like(flips[head + (slice(0, 1),)]), 1 - 2 * flips], dim=dim).to(q.dtype)
+    else:
+        flips = np.cumsum(negative, axis=dim) % 2
+        sign = np.concatenate([np.ones_like(flips[head + (slice(0, 1),)]), 1 - 2 * flips], axis=dim).astype(q.dtype)
+    return q * sign[..., None]
 
 
 # --- axis-angle ----------------------------------------------------------------------------------
@@ -270,6 +282,55 @@ def euler_to_matrix(angles: Array, order: str, degrees: bool = False) -> Array:
     if order.isupper():  # intrinsic: R = R0 R1 R2
         return mats[0] @ mats[1] @ mats[2]
     return mats[2] @ mats[1] @ mats[0]  # extrinsic: the first rotation is applied first
+
+
+def euler_to_quat(angles: Array, order: str, degrees: bool = False) -> Array:
+    """``(..., 3)`` Euler angles to ``(..., 4)`` w-first unit quaternions; same meaning as :func:`euler_to_matrix`.
+
+    Closed form of the product of the three axis quaternions (intrinsic ``"ZYX"``: ``qz * qy * qx``),
+    computed in the input's own library: numpy stays numpy (float64), torch keeps dtype, device
+    and autograd. This is the fast path of file readers (one pass, no matrices).
+    """
+    order = normalize_order(order)
+    is_torch = isinstance(angles, torch.Tensor)
+    if not is_torch:
+        angles = np.asarray(angles, dtype=np.float64)
+    if angles.ndim < 1 or angles.shape[-1] != 3:
+        raise MotionLabError(f"Euler angles must have shape (..., 3), got {tuple(angles.shape)}")
+    xp = torch if is_torch else np
+    if order.islower():  # extrinsic a0 about i, a1 about j, a2 about k == intrinsic (k, j, i) with (a2, a1, a0)
+        order, angles = order[::-1].upper(), angles[..., [2, 1, 0]]
+    half = angles * (np.pi / 360.0 if degrees else 0.5)
+    c, s = xp.cos(half), xp.sin(half)
+    c0, c1, c2 = c[..., 0], c[..., 1], c[..., 2]
+    s0, s1, s2 = s[..., 0], s[..., 1], s[..., 2]
+    i, j, k = ("XYZ".index(a) for a in order)
+    if i == k:  # proper Euler angles ("ZYZ", "XYX" ...): the plain product of the axis quaternions
+        zero = c0 * 0.0
+        axes = []
+        for n, (ca, sa) in zip((i, j, k), ((c0, s0), (c1, s1), (c2, s2))):
+            comps = [ca, zero, zero, zero]
+            comps[1 + n] = sa
+            axes.append(comps)
+        return xp.stack(_hamilton(_hamilton(axes[0], axes[1]), axes[2]), -1)
+    e = 1.0 if (j - i) % 3 == 1 else -1.0  # e_i e_j = e * e_k
+    parts = [c0 * c1 * c2 - e * s0 * s1 * s2, None, None, None]
+    parts[1 + i] = s0 * c1 * c2 + e * c0 * s1 * s2
+    parts[1 + j] = c0 * s1 * c2 - e * s0 * c1 * s2
+    parts[1 + k] = c0 * c1 * s2 + e * s0 * s1 * c2
+    return xp.stack(parts, -1)
+
+
+def _hamilton(a: list, b: list) -> list:
+    """Hamilton product of w-first quaternions given as lists of 4 component arrays."""
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return [
+        aw * bw - ax * bx - ay * by - az * bz,
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+    ]
 
 
 @_array_api

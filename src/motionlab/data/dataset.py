@@ -151,12 +151,18 @@ class WindowData:
             raise MotionLabError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
         return WindowDataset(self.arrays, split, self.cfg.streams, self.normalizers)
 
-    def loader(self, split: str, shuffle: Optional[bool] = None, generator: Optional[torch.Generator] = None,
-               batch_size: Optional[int] = None) -> DataLoader:
+    def loader(self, split: str, shuffle: Optional[bool] = None, seed: int = 0,
+               batch_size: Optional[int] = None):
+        """Batches of a split. The training split gets a :class:`~motionlab.train.data.ResumableLoader`
+        (order fixed by seed and epoch, resumable mid-epoch); others a plain ordered DataLoader."""
         ds = self.dataset(split)
-        return DataLoader(ds, batch_size=batch_size or self.cfg.batch_size,
-                          shuffle=(split == "train") if shuffle is None else shuffle,
-                          num_workers=self.cfg.num_workers, generator=generator, drop_last=False)
+        bs = batch_size or self.cfg.batch_size
+        shuffle = (split == "train") if shuffle is None else shuffle
+        if split == "train":
+            from motionlab.train.data import ResumableLoader
+
+            return ResumableLoader(ds, bs, shuffle=shuffle, seed=seed, num_workers=self.cfg.num_workers)
+        return DataLoader(ds, batch_size=bs, shuffle=False, num_workers=self.cfg.num_workers)
 
     def save_stats(self, run_dir) -> None:
         """Write ``normalization_<stream>.npz`` for every stream into ``run_dir``."""

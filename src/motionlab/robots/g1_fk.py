@@ -1,0 +1,198 @@
+"""Forward kinematics of the Unitree G1 (29 DoF) in PyTorch, batched over any leading shape.
+
+Each body ``b`` sits at ``pos_b`` in its parent's frame with rest rotation ``q_b`` (w-first
+quaternion) and turns by its joint angle ``t_b`` about the joint axis ``a_b`` (in its own frame):
+
+    quat_world[b] = quat_world[parent] * q_b * (cos(t_b / 2), sin(t_b / 2) a_b)
+    pos_world[b]  = pos_world[parent] + rotate(quat_world[parent], pos_b)
+
+The root body (``pelvis``) is placed at ``root_pos`` with ``root_quat``. This is MuJoCo's
+``mj_kinematics`` for the official MJCF (body frames = ``xpos``/``xquat``), vectorised level by level
+of the tree (10 steps in Python whatever the number of frames).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import List, Tuple, Union
+
+import numpy as np
+import torch
+
+from motionlab.core.rotations import quat_to_matrix
+from motionlab.errors import MotionLabError, choices_error
+from motionlab.robots.g1 import (
+    G1_BODY_NAMES,
+    G1_BODY_OFFSETS,
+    G1_BODY_PARENTS,
+    G1_BODY_REST_QUATS,
+    G1_JOINT_AXES,
+    ISAAC_BODY_ORDER,
+)
+
+Array = Union[np.ndarray, torch.Tensor]
+
+#: Body orders accepted by :func:`g1_fk`: ``"mujoco"`` (MJCF depth-first,
+#: :data:`~motionlab.robots.g1.G1_BODY_NAMES`; MuJoCo body id minus one) or ``"isaac"``
+#: (BeyondMimic, breadth-first, :data:`~motionlab.robots.g1.ISAAC_BODY_NAMES`).
+BODY_ORDERS = ("mujoco", "isaac")
+
+
+@lru_cache(maxsize=None)
+def _levels() -> Tuple[Tuple[Tuple[int, ...], Tuple[int, ...]], ...]:
+    """The tree level by level below the root: per level ``(bodies, parent positions)``.
+
+    ``bodies`` are MJCF body indices of that depth, in breadth-first (Isaac) order; each parent is
+    given by its position within the previous level, so concatenating the levels after the root
+    yields :data:`~motionlab.robots.g1.ISAAC_BODY_ORDER`.
+    """
+    prev: Tuple[int, ...] = (ISAAC_BODY_ORDER[0],)
+    out = []
+    rest = list(ISAAC_BODY_ORDER[1:])
+    while rest:
+        level = tuple(b for b in rest if G1_BODY_PARENTS[b] in prev)
+        out.append((level, tuple(prev.index(G1_BODY_PARENTS[b]) for b in level)))
+        rest = rest[len(level):]
+        prev = level
+    assert sum(len(lv) for lv, _ in out) == len(ISAAC_BODY_ORDER) - 1
+    return tuple(out)
+
+
+def _qmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Hamilton product of w-first quaternions stored component-major ``(k, 4, n)``."""
+    aw, ax, ay, az = a.unbind(-2)
+    bw, bx, by, bz = b.unbind(-2)
+    return torch.stack([aw * bw - ax * bx - ay * by - az * bz,
+                        aw * bx + ax * bw + ay * bz - az * by,
+                        aw * by - ax * bz + ay * bw + az * bx,
+                        aw * bz + ax * by - ay * bx + az * bw], -2)
+
+
+def _qrot(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Rotate ``(k, 3, 1 or n)`` vectors by ``(k, 4, n)`` component-major unit quaternions."""
+    w, u = q[:, :1], q[:, 1:]
+    t = 2.0 * torch.cross(u, v.expand_as(u), dim=-2)
+    return v + w * t + torch.cross(u, t, dim=-2)
+
+
+def g1_fk(
+    root_pos: Array,
+    root_quat: Array,
+    joint_pos: Array,
+    order: str = "mujoco",
+    *,
+    as_matrix: bool = False,
+) -> Tuple[Array, Array]:
+    """World poses of the 30 G1 bodies.
+
+    Args:
+        root_pos: ``(..., 3)`` pelvis position in the world, m (Z up).
+        root_quat: ``(..., 4)`` pelvis rotation, **w first** (normalised here).
+        joint_pos: ``(..., 29)`` joint angles in rad, **Unitree order**.
+        order: body order of the output: ``"mujoco"`` (default; :data:`~motionlab.robots.g1.G1_BODY_NAMES`
+            with :data:`~motionlab.robots.g1.G1_BODY_PARENTS`, MuJoCo body id minus one) or ``"isaac"``
+            (:data:`~motionlab.robots.g1.ISAAC_BODY_NAMES` with ``ISAAC_BODY_PARENTS``, the BeyondMimic
+            npz layout).
+        as_matrix: return ``(..., 30, 3, 3)`` rotation matrices instead of quaternions.
+
+    Returns:
+        ``body_pos`` ``(..., 30, 3)`` m and ``body_quat`` ``(..., 30, 4)`` w first with ``w >= 0``
+        (or matrices). Torch in -> torch out (differentiable, same dtype/device); numpy in ->
+        numpy out (computed in float64). Leading shapes broadcast.
+    """
+    if order not in BODY_ORDERS:
+        raise choices_error("body order", order, BODY_ORDERS)
+    is_numpy = not any(isinstance(a, torch.Tensor) for a in (root_pos, root_quat, joint_pos))
+    if is_numpy:
+        tensors = [torch.from_numpy(np.asarray(a, dtype=np.float64)) for a in (root_pos, root_quat, joint_pos)]
+    else:
+        ref = next(a for a in (root_pos, root_quat, joint_pos) if isinstance(a, torch.Tensor))
+        dtype = ref.dtype if ref.is_floating_point() else torch.float32
+        tensors = [torch.as_tensor(a, dtype=dtype, device=ref.device) for a in (root_pos, root_quat, joint_pos)]
+    rp, rq, q = tensors
+    for name, t, n in (("root_pos", rp, 3), ("root_quat", rq, 4), ("joint_pos", q, 29)):
+        if t.dim() < 1 or t.shape[-1] != n:
+            raise MotionLabError(f"{name} must have {n} values on the last axis, got shape {tuple(t.shape)}")
+    try:
+        batch = torch.broadcast_shapes(rp.shape[:-1], rq.shape[:-1], q.shape[:-1])
+    except RuntimeError:
+        raise MotionLabError(f"batch shapes do not broadcast: root_pos {tuple(rp.shape)}, "
+                             f"root_quat {tuple(rq.shape)}, joint_pos {tuple(q.shape)}") from None
+    rp, rq, q = rp.expand(*batch, 3), rq.expand(*batch, 4), q.expand(*batch, 29)
+    dtype, device = q.dtype, q.device
+
+    # Work component-major, (bodies, components, frames): each quaternion component is then a
+    # contiguous row, which makes the elementwise products about twice as fast as (..., 4).
+    n = int(np.prod(batch)) if len(batch) else 1
+    q = q.reshape(n, 29).T[:, None, :]  # (29, 1, n)
+    offsets = torch.tensor(G1_BODY_OFFSETS, dtype=dtype, device=device)[..., None]  # (30, 3, 1)
+    rest = torch.tensor(G1_BODY_REST_QUATS, dtype=dtype, device=device)[..., None]  # (30, 4, 1)
+    axes = torch.tensor(G1_JOINT_AXES, dtype=dtype, device=device)[..., None]  # (29, 3, 1)
+    # local rotation of body b = rest[b] * (cos(t/2), sin(t/2) axis); body b is moved by joint b - 1
+    turn = torch.cat([torch.cos(0.5 * q), torch.sin(0.5 * q) * axes], 1)  # (29, 4, n)
+    local = _qmul(rest[1:].expand(-1, -1, n), turn)
+
+    rq = rq.reshape(n, 4)
+    Qs: List[torch.Tensor] = [(rq / rq.norm(dim=-1, keepdim=True).clamp_min(1e-12)).T[None]]  # (1, 4, n)
+    Ps: List[torch.Tensor] = [rp.reshape(n, 3).T[None]]  # (1, 3, n)
+    for bodies, parent_pos in _levels():
+        b_idx = torch.as_tensor(bodies, device=device)
+        p_idx = torch.as_tensor(parent_pos, device=device)
+        Qp, Pp = Qs[-1][p_idx], Ps[-1][p_idx]
+        Qs.append(_qmul(Qp, local[b_idx - 1]))
+        Ps.append(Pp + _qrot(Qp, offsets[b_idx]))
+    body_quat = torch.cat(Qs, 0).permute(2, 0, 1).reshape(*batch, 30, 4)  # Isaac order
+    body_pos = torch.cat(Ps, 0).permute(2, 0, 1).reshape(*batch, 30, 3)
+    if order == "mujoco":
+        back = torch.as_tensor(np.argsort(ISAAC_BODY_ORDER), device=device)
+        body_quat, body_pos = body_quat.index_select(-2, back), body_pos.index_select(-2, back)
+    body_quat = torch.where(body_quat[..., :1] < 0, -body_quat, body_quat)
+    body_out = quat_to_matrix(body_quat) if as_matrix else body_quat
+    if is_numpy:
+        return body_pos.numpy(), body_out.numpy()
+    return body_pos, body_out
+
+
+def g1_fk_motion(motion, order: str = "mujoco") -> Tuple[np.ndarray, np.ndarray]:
+    """FK of a :class:`~motionlab.robots.motion.RobotMotion` (joints resolved by name).
+
+    Returns ``(T, 30, 3)`` positions and ``(T, 30, 4)`` w-first quaternions in ``order``.
+    """
+    from motionlab.robots.g1 import G1_JOINT_NAMES
+
+    m = motion.reorder(G1_JOINT_NAMES) if tuple(motion.joint_names) != G1_JOINT_NAMES else motion
+    return g1_fk(m.root_pos, m.root_quat, m.joint_pos, order)
+
+
+def g1_skeleton() -> "Skeleton":
+    """The G1 body tree as a :class:`~motionlab.core.skeleton.Skeleton` (MJCF body order, metres).
+
+    The pelvis offset is zero (its placement is the root position); bone offsets are the MJCF
+    body positions. Rest rotations of the bodies live in the local rotations of
+    :func:`robot_to_motion`, not in the skeleton.
+    """
+    from motionlab.core.skeleton import Skeleton
+
+    offsets = np.array(G1_BODY_OFFSETS)
+    offsets[0] = 0.0
+    return Skeleton(list(G1_BODY_NAMES), list(G1_BODY_PARENTS), offsets)
+
+
+def robot_to_motion(robot) -> "Motion":
+    """A G1 :class:`~motionlab.robots.motion.RobotMotion` as a body-tree
+    :class:`~motionlab.core.motion.Motion` of the 30 bodies (joints resolved by name).
+
+    ``local_quat[:, b]`` = rest rotation of body ``b`` times its joint turn (w first); the root's is
+    ``root_quat``. ``Motion.fk()`` then reproduces :func:`g1_fk` (MJCF body order).
+    """
+    from motionlab.core.motion import Motion
+    from motionlab.core.rotations import quat_multiply
+    from motionlab.robots.g1 import G1_JOINT_NAMES
+
+    m = robot.reorder(G1_JOINT_NAMES) if tuple(robot.joint_names) != G1_JOINT_NAMES else robot
+    half = 0.5 * m.joint_pos[..., None]
+    turn = np.concatenate([np.cos(half), np.sin(half) * G1_JOINT_AXES], axis=-1)  # (T, 29, 4)
+    local = quat_multiply(np.broadcast_to(G1_BODY_REST_QUATS[1:], turn.shape).copy(), turn)
+    local_quat = np.concatenate([m.root_quat[:, None, :], local], axis=1)
+    meta = {**m.meta, "robot": "unitree_g1_29dof", "body_order": "mujoco"}
+    return Motion(m.fps, g1_skeleton(), m.root_pos, local_quat, extras=dict(m.extras), meta=meta)

@@ -1,0 +1,62 @@
+"""The training section shared by every recipe config (``cfg.train``) and the stage-schedule entries.
+
+A recipe config is a dataclass with a field ``train: TrainConfig``; the engine reads only that section.
+The batch size lives in the recipe's data section (``DataConfig.batch_size``), not here: one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Literal, Tuple
+
+Precision = Literal["auto", "32", "bf16-mixed", "16-mixed"]
+
+
+@dataclass
+class TrainConfig:
+    """How a recipe is optimised and where the engine writes; steps are optimizer steps.
+
+    Learning rate: linear warmup from ``warmup_start * lr`` to ``lr`` over ``warmup_steps``, then a cosine
+    decay to ``min_lr_ratio * lr`` at the last step (``max_steps``, or the estimated total for epoch-limited
+    runs). ``grad_clip`` is a global L2 norm (0 = off). ``ema_decay`` > 0 keeps an exponential moving
+    average of the weights (Lightning's ``EMAWeightAveraging``): it is what validation, evaluation and
+    :func:`motionlab.train.engine.load_run` use.
+    """
+
+    max_steps: int = 1000  # -1: limited by max_epochs only
+    max_epochs: int = -1  # -1: limited by max_steps only
+    lr: float = 1e-3
+    weight_decay: float = 0.0  # AdamW decoupled decay, not applied to biases and norm/1-D weights
+    betas: Tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 0
+    warmup_start: float = 0.1  # lr factor at step 0 of the warmup
+    min_lr_ratio: float = 0.01  # cosine floor as a fraction of lr
+    grad_clip: float = 1.0  # global norm; 0 = off
+    precision: Precision = "32"  # "auto": bf16-mixed where the device supports it, else 32
+    ema_decay: float = 0.0  # 0 = off; e.g. 0.999
+    ema_start_step: int = 0
+    seed: int = 0
+    deterministic: bool = True
+    accelerator: str = "auto"  # "auto", "cpu", "gpu"
+    num_devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"  # "auto", "ddp" (re-launches the command), "ddp_spawn", "ddp_fork"
+    log_every: int = 10
+    checkpoint_every: int = 100  # steps between atomic writes of checkpoints/last.ckpt
+    val_every: int = 0  # steps between validations; 0 = once per epoch; -1 = never
+    val_batches: int = 0  # batches per validation; 0 = all
+    nan_max_bad_steps: int = 5  # stop after this many non-finite steps in a row (each is skipped)
+    progress: str = "auto"  # "auto" (rich if installed, else tqdm), "rich", "tqdm", "none"
+
+
+@dataclass
+class StageConfig:
+    """One training stage: from ``start`` (step or epoch, see the schedule's unit) its ``values`` apply.
+
+    ``values`` are named scalars the recipe reads (e.g. ``teacher_forcing``, ``freerun_weight``,
+    ``w_fk_pos``); see :class:`motionlab.train.callbacks.StageSchedule`.
+    """
+
+    start: int = 0
+    label: str = ""
+    values: Dict[str, float] = field(default_factory=dict)
