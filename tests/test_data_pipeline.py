@@ -130,3 +130,22 @@ def test_store_is_atomic_on_failure(tmp_path):
         cache.store("bad", {"x": np.array([object()], dtype=object)})
     assert not cache.path("bad").exists()
     assert [p for p in tmp_path.iterdir()] == []  # no temporary folder left behind
+
+
+def test_batched_fetch_equals_items_and_loader_order_is_seeded():
+    import torch
+
+    from motionlab.data.dataset import WindowDataset, collate_batched
+    from motionlab.train.data import ResumableLoader
+
+    rng = np.random.default_rng(1)
+    arrays = {"train__body": rng.normal(size=(40, 8, 5)).astype(np.float32), "train__label": np.arange(40) % 3}
+    ds = WindowDataset(arrays, "train", ["body"], {"body": Normalizer.fit(arrays["train__body"])})
+    idx = [7, 3, 30, 3, 0]
+    batch = ds.__getitems__(idx)
+    for k, i in enumerate(idx):
+        torch.testing.assert_close(batch["body"][k], ds[i]["body"])
+        assert int(batch["label"][k]) == ds[i]["label"]
+    a = [b["label"].tolist() for b in ResumableLoader(ds, 16, seed=3, collate_fn=collate_batched)]
+    b = [b["label"].tolist() for b in ResumableLoader(ds, 16, seed=3, collate_fn=collate_batched)]
+    assert a == b and sum(len(x) for x in a) == 40

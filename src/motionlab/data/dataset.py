@@ -63,8 +63,6 @@ def _load_stream(clip: Clip, stream: str, fps: float) -> np.ndarray:
         raise MotionLabError(f"clip {clip.id!r} has no {kind} file for stream {stream!r}; it has {sorted(clip.files)}")
     path = clip.files[kind]
     name, obj = read_file(path)
-    if kind == "human" and name == "seulzx":
-        raise MotionLabError("seulzx human side is read through the robot reader", file=path)
     if not hasattr(obj, "resample"):
         raise MotionLabError(f"{name} file does not hold {kind} motion", file=path)
     obj = obj.resample(fps)
@@ -127,6 +125,24 @@ class WindowDataset(Dataset):
         item["label"] = int(self.label[i])
         return item
 
+    def __getitems__(self, indices):
+        """A whole batch at once (one sorted read of the memory map per stream), already collated."""
+        idx = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(idx, kind="stable")
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        batch = {}
+        for s, x in self.x.items():
+            block = np.asarray(x[idx[order]], dtype=np.float32)[inverse]
+            batch[s] = torch.from_numpy(np.ascontiguousarray(self.norm[s](block), dtype=np.float32))
+        batch["label"] = torch.from_numpy(np.asarray(self.label[idx], dtype=np.int64))
+        return batch
+
+
+def collate_batched(batch):
+    """Collate function for datasets whose ``__getitems__`` already returns a collated batch."""
+    return batch
+
 
 class WindowData:
     """Windows of every split with their statistics; the base of the recipes' data modules."""
@@ -161,8 +177,10 @@ class WindowData:
         if split == "train":
             from motionlab.train.data import ResumableLoader
 
-            return ResumableLoader(ds, bs, shuffle=shuffle, seed=seed, num_workers=self.cfg.num_workers)
-        return DataLoader(ds, batch_size=bs, shuffle=False, num_workers=self.cfg.num_workers)
+            return ResumableLoader(ds, bs, shuffle=shuffle, seed=seed, num_workers=self.cfg.num_workers,
+                                   collate_fn=collate_batched)
+        return DataLoader(ds, batch_size=bs, shuffle=False, num_workers=self.cfg.num_workers,
+                          collate_fn=collate_batched)
 
     def save_stats(self, run_dir) -> None:
         """Write ``normalization_<stream>.npz`` for every stream into ``run_dir``."""

@@ -233,5 +233,12 @@ def convert_file(input, output, fps: Optional[float] = None, format: Optional[st
         raise MotionLabError(
             f"cannot convert {kind} motion ({name}) to {out_kind} format {out_name!r}: "
             "retarget human motion to the robot with `motionlab retarget`", file=input)
-    write_file(output, obj, out_name)
+    import inspect
+
+    writer = _fn(get_format(out_name).writer)
+    kwargs = {}
+    if "fps" in inspect.signature(writer).parameters:
+        # writers of fixed-rate formats resample to their default rate unless a rate was asked for
+        kwargs["fps"] = fps if fps is not None else inspect.signature(writer).parameters["fps"].default
+    write_file(output, obj, out_name, **kwargs)
     return Path(output)

@@ -1,0 +1,120 @@
+"""The command line, used as a person would: inspect, convert, render, info, and its errors."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from motionlab.cli import main
+from motionlab.core.body import smpl22_skeleton
+from motionlab.core.motion import Motion
+from motionlab.core.rotations import axis_angle_to_quat
+
+
+def _walk(T=45, fps=30.0):
+    s = smpl22_skeleton()
+    t = np.arange(T) / fps
+    aa = np.zeros((T, 22, 3))
+    aa[:, 1, 1] = 0.5 * np.sin(2 * np.pi * t)  # left hip swings about the lateral axis
+    aa[:, 2, 1] = -0.5 * np.sin(2 * np.pi * t)
+    aa[:, 4, 1] = 0.4 + 0.3 * np.sin(2 * np.pi * t)
+    root = np.stack([1.2 * t, np.zeros(T), np.full(T, 0.93)], 1)
+    return Motion(fps, s, root, axis_angle_to_quat(aa), meta={"caption": "a person walks"})
+
+
+def _robot(T=60):
+    from motionlab.robots.g1 import G1_LOWER, G1_UPPER
+    from motionlab.robots.motion import RobotMotion
+
+    rng = np.random.default_rng(0)
+    q = G1_LOWER + (G1_UPPER - G1_LOWER) * (0.5 + 0.2 * np.sin(np.arange(T)[:, None] / 7 + rng.uniform(0, 6, 29)))
+    yaw = np.arange(T) * 0.01
+    quat = np.stack([np.cos(yaw / 2), 0 * yaw, 0 * yaw, np.sin(yaw / 2)], 1)
+    root = np.stack([np.arange(T) * 0.02, np.zeros(T), np.full(T, 0.78)], 1)
+    return RobotMotion(30.0, root, quat, q)
+
+
+def test_info_json(capsys):
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["motionlab"] and "torch" in info and "mujoco" in info["packages"]
+
+
+def test_inspect_and_convert_bvh_npz(tmp_path, capsys):
+    from motionlab.io.bvh import write_bvh
+
+    m = _walk()
+    write_bvh(tmp_path / "walk.bvh", m)
+    assert main(["data", "inspect", str(tmp_path / "walk.bvh"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["format"] == "bvh" and summary["frames"] == 45 and summary["joints"] == 22
+    assert summary["fps"] == pytest.approx(30.0)
+    assert sorted(summary["joint_names"]) == sorted(m.skeleton.names)  # BVH keeps depth-first order
+
+    assert main(["data", "convert", str(tmp_path / "walk.bvh"), str(tmp_path / "walk.npz")]) == 0
+    assert main(["data", "convert", str(tmp_path / "walk.npz"), str(tmp_path / "back.bvh"), "--fps", "60"]) == 0
+    capsys.readouterr()
+    with np.load(tmp_path / "walk.npz") as z:
+        pos = z["positions"]
+        names = [str(n) for n in z["joint_names"]]
+        assert z["local_quat"].shape == (45, 22, 4)
+    order = [names.index(n) for n in m.skeleton.names]  # joint order resolved by name
+    np.testing.assert_allclose(pos[:, order], m.positions(), atol=1e-5 * 1.7)  # metres, Z up
+    assert main(["data", "inspect", str(tmp_path / "back.bvh"), "--json"]) == 0
+    back = json.loads(capsys.readouterr().out)
+    assert back["fps"] == pytest.approx(60.0) and back["frames"] == 88  # arange(0, 44/30, 1/60)
+
+
+def test_g1_round_trip_through_cli(tmp_path):
+    from motionlab.io.g1 import read_unitree_csv, write_unitree_csv
+
+    r = _robot()
+    write_unitree_csv(tmp_path / "clip.csv", r)
+    assert main(["data", "convert", str(tmp_path / "clip.csv"), str(tmp_path / "clip.npz"), "--format", "beyondmimic"]) == 0
+    with np.load(tmp_path / "clip.npz") as z:
+        assert int(np.asarray(z["fps"]).reshape(-1)[0]) == 50 and z["joint_pos"].shape == (99, 29)  # arange(0, 59/30, 1/50)
+    assert main(["data", "convert", str(tmp_path / "clip.csv"), str(tmp_path / "same.npz"), "--format", "beyondmimic",
+                 "--fps", "30"]) == 0
+    assert main(["data", "convert", str(tmp_path / "same.npz"), str(tmp_path / "back.csv")]) == 0
+    back = read_unitree_csv(tmp_path / "back.csv")
+    np.testing.assert_allclose(back.joint_pos, r.joint_pos, atol=1e-6)
+    # any motion can become a BVH for Blender: the robot as its body tree
+    assert main(["data", "convert", str(tmp_path / "clip.csv"), str(tmp_path / "robot.bvh")]) == 0
+    assert (tmp_path / "robot.bvh").stat().st_size > 1000
+
+
+def test_render_gif(tmp_path):
+    from motionlab.io.bvh import write_bvh
+    from motionlab.io.g1 import write_unitree_csv
+
+    write_bvh(tmp_path / "walk.bvh", _walk(20))
+    write_unitree_csv(tmp_path / "g1.csv", _robot(20))
+    out = tmp_path / "side.gif"
+    assert main(["data", "render", str(tmp_path / "walk.bvh"), str(tmp_path / "g1.csv"), "-o", str(out)]) == 0
+    import imageio.v2 as imageio
+
+    frames = imageio.mimread(out)
+    assert len(frames) == 10  # 20 frames at 30 fps drawn at 15 fps
+    img = np.asarray(frames[3])[..., :3]
+    assert img.std() > 5  # something is drawn, not a blank canvas
+
+
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys):
+    bad = tmp_path / "broken.bvh"
+    bad.write_text("HIERARCHY\nROOT Hips\n{\n OFFSET 0 0\n")
+    assert main(["data", "inspect", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.bvh" in err and "line" in err
+    assert main(["data", "inspect", str(tmp_path / "nothing.xyz")]) == 2
+    assert main(["data", "convert", str(bad), str(tmp_path / "out.bvh")]) == 2
+    assert not (tmp_path / "out.bvh").exists()
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("motionlab")
+    if exe is None:
+        pytest.skip("motionlab console script not on PATH (package not installed)")
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "retarget" in out.stdout and "demo" in out.stdout
