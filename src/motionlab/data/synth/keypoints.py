@@ -1,0 +1,160 @@
+"""COCO-17 2D keypoints of a synthetic clip seen by a random pinhole camera, in two domains.
+
+* ``"synthetic"``: clean projections, confidence 1, one intrinsics family (1280x720, f ~ 1000 px).
+* ``"real"``: detector-like: per-joint Gaussian noise plus temporally correlated jitter (larger
+  at wrists and ankles), a lag of 0-2 frames, occasionally dropped joints (confidence ~0, wrong
+  position) and whole frames, confidences that fall with the error, and varied intrinsics
+  (640x480 to 1920x1080, portrait too, focal 0.6-1.5 x width, off-centre principal point).
+
+Cameras follow OpenCV: ``x_cam = R @ (X_world - C)``, x right, y down, z forward; pixels
+``u = fx x / z + cx``. The camera trails the subject's smoothed pelvis (static for standing clips)
+at 3.5-6 m and looks at it. :class:`SynthKeypoints` keeps the track, the camera (``K (3, 3)``,
+per-frame ``R (T, 3, 3)`` and ``C (T, 3)``) and the 3D COCO points (world, metres, Z up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+
+from motionlab.core.motion import Motion
+from motionlab.errors import choices_error
+from motionlab.io.keypoints import COCO17_NAMES, Keypoints2D
+
+DOMAINS = ("synthetic", "real")
+
+# COCO joints taken from SMPL-22 joints by name
+_FROM_BODY = {n: n for n in COCO17_NAMES[5:]}
+# face points in the head joint's frame (metres): x forward, y left, z up
+_FACE = {"nose": (0.11, 0.0, 0.03), "left_eye": (0.085, 0.032, 0.065), "right_eye": (0.085, -0.032, 0.065),
+         "left_ear": (0.0, 0.075, 0.045), "right_ear": (0.0, -0.075, 0.045)}
+# per-joint noise multipliers of the "real" domain (extremities are harder for detectors)
+_NOISE = np.array([0.8, 0.8, 0.8, 1.0, 1.0, 1.0, 1.0, 1.3, 1.3, 1.8, 1.8, 1.2, 1.2, 1.4, 1.4, 1.7, 1.7])
+
+
+def coco_points(motion: Motion) -> np.ndarray:
+    """``(T, 17, 3)`` world positions of the COCO-17 points of a SMPL-22 clip (face from the head)."""
+    pos, rot = motion.fk()
+    sk = motion.skeleton
+    out = np.zeros((motion.num_frames, 17, 3))
+    head = sk.index("head")
+    for i, name in enumerate(COCO17_NAMES):
+        if name in _FACE:
+            out[:, i] = pos[:, head] + rot[:, head] @ np.array(_FACE[name])
+        else:
+            out[:, i] = pos[:, sk.index(_FROM_BODY[name])]
+    return out
+
+
+@dataclass
+class Camera:
+    """A pinhole camera: intrinsics ``K (3, 3)``, per-frame world-to-camera ``R (T, 3, 3)`` and
+    centre ``C (T, 3)``, ``image_size`` (width, height) in pixels."""
+
+    K: np.ndarray
+    R: np.ndarray
+    C: np.ndarray
+    image_size: Tuple[int, int]
+
+    def project(self, points: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """``(T, N, 3)`` world points -> ``(T, N, 2)`` pixels and ``(T, N)`` depths (m)."""
+        cam = np.einsum("tij,tnj->tni", self.R, points - self.C[:, None, :])
+        z = cam[..., 2]
+        uv = cam[..., :2] / np.maximum(z, 1e-3)[..., None]
+        uv = uv * np.array([self.K[0, 0], self.K[1, 1]]) + np.array([self.K[0, 2], self.K[1, 2]])
+        return uv, z
+
+
+def _intrinsics(rng: np.random.Generator, domain: str) -> Tuple[np.ndarray, Tuple[int, int]]:
+    if domain == "synthetic":
+        w, h = 1280, 720
+        f = float(rng.uniform(950, 1050))
+        cx, cy = w / 2, h / 2
+    else:
+        sizes = [(640, 480), (1280, 720), (1920, 1080), (1080, 1920), (960, 540)]
+        w, h = sizes[int(rng.integers(0, len(sizes)))]
+        f = float(w * rng.uniform(0.6, 1.5))
+        cx, cy = w / 2 * rng.uniform(0.97, 1.03), h / 2 * rng.uniform(0.97, 1.03)
+    K = np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
+    return K, (int(w), int(h))
+
+
+def sample_camera(rng: np.random.Generator, motion: Motion, domain: str = "synthetic") -> Camera:
+    """A camera that trails the clip's smoothed pelvis and keeps the whole body in view."""
+    from scipy.ndimage import gaussian_filter1d
+
+    if domain not in DOMAINS:
+        raise choices_error("keypoint domain", domain, DOMAINS)
+    K, size = _intrinsics(rng, domain)
+    T = motion.num_frames
+    target = gaussian_filter1d(motion.root_pos, sigma=motion.fps, axis=0, mode="nearest")
+    target[:, 2] = 0.9 + rng.uniform(-0.1, 0.1)
+    azim = float(rng.uniform(-np.pi, np.pi))
+    # far enough for the body (1.8 m) to fit in 70% of the image height
+    dist = max(float(rng.uniform(3.5, 6.0)), 1.8 * K[1, 1] / (0.7 * size[1]))
+    height = float(rng.uniform(0.8, 1.8))
+    C = target + np.array([dist * np.cos(azim), dist * np.sin(azim), 0.0])
+    C[:, 2] = height
+    fwd = target - C
+    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
+    right = np.cross(fwd, np.array([0.0, 0.0, 1.0]))
+    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    down = np.cross(fwd, right)
+    R = np.stack([right, down, fwd], axis=1)
+    return Camera(K=K, R=R, C=C, image_size=size)
+
+
+@dataclass
+class SynthKeypoints:
+    """A 2D track with its ground truth: ``keypoints`` (the track), ``camera``, ``points3d``
+    ``(T, 17, 3)`` world metres, ``domain`` and the detector ``lag`` in frames."""
+
+    keypoints: Keypoints2D
+    camera: Camera
+    points3d: np.ndarray
+    domain: str
+    lag: int
+
+    def arrays(self) -> dict:
+        """The ground truth as arrays for an npz file (``K``, ``R``, ``C``, ``image_size``, ...)."""
+        return {"K": self.camera.K, "R": self.camera.R, "C": self.camera.C,
+                "image_size": np.array(self.camera.image_size, dtype=np.int64), "points3d": self.points3d,
+                "joint_names": np.array(COCO17_NAMES), "domain": np.array(self.domain), "lag": np.array(self.lag),
+                "fps": np.array(float(self.keypoints.fps))}
+
+
+def keypoints_for(rng: np.random.Generator, motion: Motion, domain: str = "synthetic",
+                  points3d: Optional[np.ndarray] = None) -> SynthKeypoints:
+    """Project ``motion`` through a random camera of ``domain`` (see the module docstring);
+    ``points3d`` may pass precomputed :func:`coco_points`."""
+    cam = sample_camera(rng, motion, domain)
+    pts = coco_points(motion) if points3d is None else np.asarray(points3d, dtype=np.float64)
+    uv, z = cam.project(pts)
+    T = motion.num_frames
+    conf = np.ones((T, 17))
+    lag = 0
+    if domain == "real":
+        lag = int(rng.integers(0, 3))
+        if lag:
+            uv = np.concatenate([np.repeat(uv[:1], lag, axis=0), uv[:-lag]], axis=0)
+        scale = cam.K[0, 0] / np.median(z)  # pixels per metre at the subject
+        sigma = float(rng.uniform(0.008, 0.02)) * scale * _NOISE  # (17,) pixels
+        white = rng.standard_normal((T, 17, 2))
+        # temporally correlated jitter: first-order autoregressive noise
+        jit = np.zeros((T, 17, 2))
+        e = rng.standard_normal((T, 17, 2))
+        for t in range(T):
+            jit[t] = 0.8 * (jit[t - 1] if t else 0.0) + 0.6 * e[t]
+        err = (0.7 * white + 0.7 * jit) * sigma[None, :, None]
+        uv = uv + err
+        enorm = np.linalg.norm(err, axis=-1) / sigma[None, :]
+        conf = np.clip(0.97 - 0.12 * enorm + 0.03 * rng.standard_normal((T, 17)), 0.05, 1.0)
+        drop = rng.uniform(size=(T, 17)) < 0.03
+        drop |= (rng.uniform(size=(T, 1)) < 0.01)
+        uv = np.where(drop[..., None], uv + rng.normal(0, 4 * sigma[None, :, None], size=(T, 17, 2)), uv)
+        conf = np.where(drop, rng.uniform(0.0, 0.04, size=(T, 17)), conf)
+    kp = Keypoints2D(fps=motion.fps, xy=uv, conf=conf, image_size=cam.image_size,
+                     meta={"domain": domain, "lag": lag})
+    return SynthKeypoints(keypoints=kp, camera=cam, points3d=pts, domain=domain, lag=lag)
