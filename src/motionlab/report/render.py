@@ -96,8 +96,16 @@ def _draw_frames(figures: List[Figure], frames: Sequence[int], caption: Optional
     bottom_frac = 0.6 / fig.get_figheight() if has_audio else 0.0
     axes = [fig.add_axes([i / n, bottom_frac, 1.0 / n, top_frac - bottom_frac]) for i in range(n)]
     if caption:
-        fig.text(0.5, 1.0 - 0.15 / fig.get_figheight(), caption, ha="center", va="center", fontsize=9)
-    bounds = [_panel_bounds(f, azim, elev) for f in figures]
+        import textwrap
+
+        width_chars = max(30, int(fig.get_figwidth() * 100 / 6.5))
+        text = textwrap.shorten(caption, width=2 * width_chars, placeholder=" ...")
+        fig.text(0.5, 1.0 - 0.15 / fig.get_figheight(), "\n".join(textwrap.wrap(text, width_chars)),
+                 ha="center", va="center", fontsize=8)
+    # one scale for every panel, so figures side by side compare in size
+    per_panel = [_panel_bounds(f, azim, elev) for f in figures]
+    common = (max(b[0] for b in per_panel), max(b[1] for b in per_panel))
+    bounds = [common] * n
     lines, trails, dots = [], [], []
     for i, (ax, f) in enumerate(zip(axes, figures)):
         color = f.color or COLORS[i % len(COLORS)]
@@ -112,7 +120,6 @@ def _draw_frames(figures: List[Figure], frames: Sequence[int], caption: Optional
         lines.append(segs)
         trails.append(ax.plot([], [], "-", color="0.6", lw=1.0)[0])
         dots.append(ax.plot([], [], "o", color="#e6550d", ms=6, zorder=5)[0])
-        grid = []
     ax_audio = None
     if has_audio:
         samples, sr = audio
@@ -199,18 +206,36 @@ def render(figures: Sequence[Figure], out, fps: float, caption: Optional[str] = 
 
 def filmstrip(figures: Sequence[Figure], out, fps: float, count: int = 5, caption: Optional[str] = None,
               audio: Optional[Tuple[np.ndarray, int]] = None, panel_px: int = 260) -> Path:
-    """Write a PNG of ``count`` evenly spaced frames stacked vertically... as one row per frame."""
+    """Write a PNG of ``count`` evenly spaced frames: one row for a single figure, else one row per
+    frame with the figures side by side; the caption is drawn once, above."""
     import imageio.v2 as imageio
 
     figures = list(figures)
     T = min(len(f.positions) for f in figures)
     picks = np.linspace(0, T - 1, count).round().astype(int)
-    imgs = list(_draw_frames(figures, picks, caption, audio, fps, panel_px, -60.0, 15.0))
+    imgs = list(_draw_frames(figures, picks, None, audio, fps, panel_px, -60.0, 15.0))
     strip = np.concatenate(imgs, axis=1) if len(figures) == 1 else np.concatenate(imgs, axis=0)
+    if caption:
+        strip = np.concatenate([_caption_bar(caption, strip.shape[1]), strip], axis=0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     imageio.imwrite(out, strip)
     return out
+
+
+def _caption_bar(text: str, width_px: int, height_px: int = 28) -> np.ndarray:
+    """A white RGB strip ``(height_px, width_px, 3)`` with ``text`` centred."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(width_px / 100.0, height_px / 100.0), dpi=100)
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return img[:height_px, :width_px]
 
 
 def render_files(files: Sequence, output, fps: Optional[float] = None, caption: Optional[str] = None,
