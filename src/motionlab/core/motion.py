@@ -46,7 +46,7 @@ class Motion:
             raise MotionLabError(f"fps must be a positive number, got {self.fps}")
         self.root_pos = np.asarray(self.root_pos, dtype=np.float64)
         self.local_quat = np.asarray(self.local_quat, dtype=np.float64)
-        T, J = self.root_pos.shape[0], self.skeleton.num_joints
+        T, J = (self.root_pos.shape[0] if self.root_pos.ndim else 0), self.skeleton.num_joints
         if self.root_pos.shape != (T, 3):
             raise MotionLabError(f"root_pos must be (T, 3), got {self.root_pos.shape}")
         if self.local_quat.shape != (T, J, 4):
@@ -55,16 +55,24 @@ class Motion:
             self.joint_pos = np.asarray(self.joint_pos, dtype=np.float64)
             if self.joint_pos.shape != (T, J, 3):
                 raise MotionLabError(f"joint_pos must be ({T}, {J}, 3), got {self.joint_pos.shape}")
-        for k, v in list(self.extras.items()):
+        extras = {}  # a dict of its own: copies made by replace() must not share it
+        for k, v in self.extras.items():
             v = np.asarray(v)
             if v.shape[:1] != (T,):
                 raise MotionLabError(f"extra {k!r} has {v.shape[0] if v.ndim else 0} frames, the motion has {T}")
-            self.extras[k] = v
+            extras[str(k)] = v
+        self.extras = extras
+        source = self.meta.get("source")
         for name, arr in (("root_pos", self.root_pos), ("local_quat", self.local_quat)):
-            bad = ~np.isfinite(arr.reshape(T, -1)).all(axis=1)
+            bad = ~np.isfinite(arr.reshape(T, -1)).all(axis=1) if T else np.zeros(0, dtype=bool)
             if bad.any():
                 raise MotionLabError(f"{name} has non-finite values", place=f"frame {int(np.argmax(bad))}",
-                                     file=self.meta.get("source"))
+                                     file=source)
+        if T:
+            zero = (np.linalg.norm(self.local_quat, axis=-1) < 1e-6).any(axis=1)
+            if zero.any():
+                raise MotionLabError("local_quat has a zero-length quaternion (not a rotation)",
+                                     place=f"frame {int(np.argmax(zero))}", file=source)
 
     # -- basic queries ---------------------------------------------------------------------------
     @property
@@ -86,6 +94,8 @@ class Motion:
     # -- slicing and resampling ------------------------------------------------------------------
     def slice(self, start: int = 0, stop: Optional[int] = None, step: int = 1) -> "Motion":
         """Frames ``start:stop:step`` (a step > 1 also divides fps)."""
+        if int(step) < 1:
+            raise MotionLabError(f"slice step must be a positive integer, got {step}")
         s = slice(start, stop, step)
         return replace(
             self,
