@@ -1,0 +1,47 @@
+"""`motionlab demo` and the corpus commands, run as a user would."""
+
+import json
+import re
+
+import pytest
+
+from motionlab.cli import main
+
+
+def _check_report(report):
+    text = report.read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert images, "the report shows no pictures"
+    for rel in images:
+        f = report.parent / rel
+        assert f.exists() and f.stat().st_size > 2000, rel
+    return text
+
+
+def test_quick_demo_writes_a_report_with_pictures(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quick"]) == 0
+    printed = capsys.readouterr().out
+    assert "[1/4]" in printed and str(out / "report.md") in printed
+    text = _check_report(out / "report.md")
+    assert "foot skating" in text and "0.00%" in text  # the corpus's physical checks are in the report
+
+
+@pytest.mark.slow
+def test_full_demo(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    text = _check_report(out / "report.md")
+    assert "Tokenizer ablation" in text and "retarget" in text.lower()
+
+
+def test_data_synth_and_profile_commands(tmp_path, capsys):
+    out = tmp_path / "corpus"
+    assert main(["data", "synth", str(out), "--scale", "tiny", "--seed", "3"]) == 0
+    assert (out / "manifest.json").exists()
+    capsys.readouterr()
+    assert main(["data", "profile", str(out), "--json"]) == 0
+    prof = json.loads(capsys.readouterr().out)
+    assert prof["clips"] >= 24 and set(prof["splits"]) == {"train", "val", "test"}
+    assert main(["data", "profile", str(out)]) == 0
+    assert "root speed" in capsys.readouterr().out
