@@ -1098,7 +1098,7 @@ METRIC_DIRECTIONS: Dict[str, str] = {
     "ground_penetration": "lower", "ground_penetration_fraction": "lower",
     "seam_discontinuity": "lower",
     # tokenizers
-    "recon_mse": "lower", "mpjpe": "lower", "pa_mpjpe": "lower", "accel_error": "lower",
+    "recon_mse": "lower", "vel_error": "lower", "mpjpe": "lower", "pa_mpjpe": "lower", "accel_error": "lower",
     "perplexity": "higher", "perplexity_mean": "higher", "perplexity_joint": "higher",
     "dead_code_ratio": "lower", "dead_code_ratio_mean": "lower",
     # prediction

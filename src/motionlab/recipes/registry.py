@@ -7,7 +7,6 @@ one line below::
 
     RECIPES: Dict[str, str] = {
         "tokenizer": "motionlab.recipes.tokenizer.recipe:RECIPE",
-        "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
     }
 
 Then ``get_recipe("tokenizer")`` imports that module and returns its ``RECIPE``; an unknown name is a
@@ -24,7 +23,7 @@ from motionlab.recipes.base import Recipe
 
 # name -> "module.path:ATTRIBUTE" of a Recipe object
 RECIPES: Dict[str, str] = {
-    "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
+    "tokenizer": "motionlab.recipes.tokenizer.recipe:RECIPE",
 }
 
 

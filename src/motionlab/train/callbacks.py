@@ -106,7 +106,8 @@ class RunRecorder(Callback):
                 rec["lr"] = float(lrs[0])
             self.history["train"].append(rec)
 
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+    def on_validation_end(self, trainer, pl_module) -> None:
+        # after the module's own on_validation_epoch_end, so whole-split values logged there are included
         if trainer.sanity_checking or not _is_rank_zero(trainer):
             return
         self.history["val"].append({"step": int(trainer.global_step), "epoch": int(trainer.current_epoch),

@@ -1,0 +1,163 @@
+"""Evaluation, reconstruction and latent export of a trained tokenizer run (from its run folder).
+
+:func:`evaluate` measures the WHOLE evaluation split (``cfg.eval.split``, default ``test``):
+
+==========================  ======================================================================
+``recon_mse``               MSE of reconstructed vs true normalised features
+``vel_error``               MSE of their first differences along time (normalised, per frame)
+``mean_jerk``               mean jerk magnitude of the reconstructions: joint positions (m/s^3) for
+                            ``body`` (after decoding features), joint angles (rad/s^3) for G1 features;
+                            ``mean_jerk_gt`` is the same on the true windows
+``perplexity``              code usage over the whole split (see :mod:`.measures`; joint for multi-level)
+``dead_code_ratio``         fraction of codebook entries never used over the whole split
+``perplexity/<l>`` ...      per level, plus ``perplexity_mean``/``perplexity_joint``/``dead_code_ratio_mean``
+                            for multi-level quantizers
+``mpjpe``                   ``body`` only: mm, root(pelvis)-aligned joint positions of decoded features
+``baseline_*``              the mean-pose baseline (every frame = the training mean) on the same windows
+==========================  ======================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from motionlab.errors import MotionLabError
+from motionlab.eval import metrics as M
+from motionlab.recipes.tokenizer.config import stream_of
+from motionlab.recipes.tokenizer.measures import mean_jerk_windows, motion_quantities, usage_metrics
+
+#: direction of every metric :func:`evaluate` reports under a fixed name (for tables and radar charts)
+TOKENIZER_DIRECTIONS: Dict[str, str] = {
+    "recon_mse": "lower", "vel_error": "lower", "mean_jerk": "lower", "perplexity": "higher",
+    "dead_code_ratio": "lower", "mpjpe": "lower", "perplexity_mean": "higher", "perplexity_joint": "higher",
+    "dead_code_ratio_mean": "lower", "baseline_recon_mse": "lower", "baseline_vel_error": "lower",
+    "baseline_mpjpe": "lower",
+}
+
+
+def _load(run_dir):
+    from motionlab.train.engine import load_run
+
+    run = load_run(run_dir, recipe="tokenizer")
+    stream = stream_of(run.cfg)
+    if stream not in run.stats:
+        raise MotionLabError(f"run has no normalisation statistics for stream {stream!r}", file=run_dir)
+    return run, stream, run.stats[stream]
+
+
+def _windows(cfg, stream: str, split: str):
+    from motionlab.data.dataset import WindowData
+    from motionlab.data.windows import SPLITS
+
+    if split not in SPLITS:
+        raise MotionLabError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}", place="eval.split")
+    data = WindowData(cfg.data)
+    x = np.asarray(data.arrays[f"{split}__{stream}"], dtype=np.float32)
+    if len(x) == 0:
+        raise MotionLabError(f"the {split} split has no windows", place="eval.split")
+    return data, x, np.asarray(data.arrays[f"{split}__label"])
+
+
+@torch.no_grad()
+def _run_model(model, xn: np.ndarray, batch_size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reconstructions, indices and time-pooled encoder latents of normalised windows ``xn (N, T, C)``."""
+    recon, idx, lat = [], [], []
+    for i in range(0, len(xn), batch_size):
+        out = model(torch.from_numpy(np.ascontiguousarray(xn[i:i + batch_size])))
+        recon.append(out["recon"].numpy())
+        idx.append(out["indices"].numpy())
+        lat.append(out["z_e"].mean(dim=1).numpy())
+    return np.concatenate(recon), np.concatenate(idx), np.concatenate(lat)
+
+
+def evaluate(run_dir: Union[str, os.PathLike]) -> Dict[str, Any]:
+    """Metrics of a trained tokenizer over the whole ``cfg.eval.split`` (see the module docstring)."""
+    run, stream, norm = _load(run_dir)
+    cfg, model = run.cfg, run.model
+    _, x, _ = _windows(cfg, stream, cfg.eval.split)
+    xn = np.asarray(norm(x), dtype=np.float32)
+    recon_n, idx, _ = _run_model(model, xn, cfg.eval.batch_size)
+    q = model.quantizer
+    out: Dict[str, Any] = {
+        "recon_mse": M.recon_mse(recon_n, xn),
+        "vel_error": M.recon_mse(np.diff(recon_n, axis=1), np.diff(xn, axis=1)),
+        "baseline_recon_mse": float(np.mean(xn.astype(np.float64) ** 2)),
+        "baseline_vel_error": float(np.mean(np.diff(xn.astype(np.float64), axis=1) ** 2)),
+    }
+    out.update(usage_metrics(idx.reshape(-1, q.num_levels) if q.multi_level else idx.reshape(-1), q.codebook_sizes))
+    fps = cfg.data.fps
+    recon_raw = norm.denormalize(recon_n.astype(np.float64))
+    q_pred, kind = motion_quantities(recon_raw, stream, fps)
+    q_true, _ = motion_quantities(x.astype(np.float64), stream, fps)
+    out["mean_jerk"] = mean_jerk_windows(q_pred, kind, fps)
+    out["mean_jerk_gt"] = mean_jerk_windows(q_true, kind, fps)
+    if stream == "body":
+        out["mpjpe"] = M.mpjpe(q_pred, q_true, root=0)
+        mean_pose = np.broadcast_to(np.asarray(norm.mean, np.float64), x.shape[1:])[None]
+        q_base, _ = motion_quantities(mean_pose, stream, fps)
+        out["baseline_mpjpe"] = M.mpjpe(np.broadcast_to(q_base, q_true.shape), q_true, root=0)
+    out.update({"num_windows": int(len(x)), "num_tokens": int(idx.shape[0] * idx.shape[1]),
+                "codebook_size": int(sum(q.codebook_sizes)), "step": int(run.step), "split": cfg.eval.split,
+                "stream": stream})
+    return out
+
+
+def export_latents(run_dir: Union[str, os.PathLike], split: str = "test") -> Dict[str, Any]:
+    """Encoder latents ``z_e`` (before quantisation) mean-pooled over time, for a t-SNE.
+
+    Returns ``{"latents": (N, D) float32, "labels": (N,) int64 style ids, "label_names": [str]}``
+    for every window of ``split``.
+    """
+    run, stream, norm = _load(run_dir)
+    data, x, labels = _windows(run.cfg, stream, split)
+    _, _, lat = _run_model(run.model, np.asarray(norm(x), dtype=np.float32), run.cfg.eval.batch_size)
+    return {"latents": lat.astype(np.float32), "labels": labels.astype(np.int64), "label_names": list(data.styles)}
+
+
+def _read_features(path: Path, stream: str, fps: float) -> np.ndarray:
+    from motionlab.data.dataset import _load_stream
+    from motionlab.data.sources import Clip
+    from motionlab.data.features import feature_fn
+
+    kind, _ = feature_fn(stream)
+    return _load_stream(Clip(path.stem, {kind: path}), stream, fps)
+
+
+def generate(run_dir: Union[str, os.PathLike], inputs: Any) -> Union[np.ndarray, List[np.ndarray]]:
+    """Reconstruct motion through the tokenizer (encode, quantise, decode).
+
+    ``inputs``: raw (un-normalised) feature windows of the run's stream, ``(T, C)`` or ``(N, T, C)``
+    (any ``T``; padded by repeating the last frame to a multiple of ``2**down_t`` and cropped back),
+    or a motion file path / list of paths (read and featurised at the run's fps). Returns arrays of
+    the same shapes in raw feature units (a list for a list of files).
+    """
+    run, stream, norm = _load(run_dir)
+    factor = 2 ** run.cfg.model.down_t
+
+    def one(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        single = x.ndim == 2
+        xb = x[None] if single else x
+        if xb.ndim != 3 or xb.shape[-1] != norm.mean.shape[-1]:
+            raise MotionLabError(f"inputs must be (T, {norm.mean.shape[-1]}) or (N, T, {norm.mean.shape[-1]}) "
+                                 f"{stream} features, got {x.shape}", place="inputs")
+        if xb.shape[1] == 0 or not np.isfinite(xb).all():
+            raise MotionLabError("inputs are empty or hold NaN/infinite values", place="inputs")
+        T = xb.shape[1]
+        pad = (-T) % factor
+        if pad:
+            xb = np.concatenate([xb, np.repeat(xb[:, -1:], pad, axis=1)], axis=1)
+        recon_n, _, _ = _run_model(run.model, np.asarray(norm(xb), dtype=np.float32), run.cfg.eval.batch_size)
+        recon = norm.denormalize(recon_n)[:, :T].astype(np.float32)
+        return recon[0] if single else recon
+
+    if isinstance(inputs, (str, os.PathLike)):
+        return one(_read_features(Path(inputs), stream, run.cfg.data.fps))
+    if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(p, (str, os.PathLike)) for p in inputs):
+        return [one(_read_features(Path(p), stream, run.cfg.data.fps)) for p in inputs]
+    return one(inputs)
