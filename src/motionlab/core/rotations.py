@@ -60,13 +60,18 @@ __all__ = [
 ]
 
 
+def _from_numpy(a: np.ndarray) -> torch.Tensor:
+    a = np.asarray(a, dtype=np.float64)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())  # read-only memory maps are copied
+
+
 def _array_api(fn: Callable) -> Callable:
     """Let a torch implementation accept numpy arrays too (computed in float64)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if any(isinstance(a, np.ndarray) for a in args):
-            targs = [torch.from_numpy(np.asarray(a, dtype=np.float64)) if isinstance(a, np.ndarray) else a for a in args]
+            targs = [_from_numpy(a) if isinstance(a, np.ndarray) else a for a in args]
             targs = [
                 a.to(torch.float64) if isinstance(a, torch.Tensor) else a for a in targs
             ]

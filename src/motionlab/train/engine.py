@@ -56,7 +56,15 @@ _QUIET = (
     ".*Found current_model_state in the checkpoint.*",
     ".*is not a valid `ModelCheckpoint`.*",
     ".*The `srun` command is available.*",
+    ".*isinstance\\(treespec, LeafSpec\\).*",
 )
+
+
+def _quiet_lightning_banners() -> None:
+    """Lightning's start-up banners (accelerator lists, tips) say nothing about the run: hide them."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
+                 "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -307,6 +315,7 @@ def train(
     if tcfg.val_batches > 0 and tcfg.val_every >= 0:
         val_kwargs["limit_val_batches"] = tcfg.val_batches
 
+    _quiet_lightning_banners()
     trainer = L.Trainer(
         accelerator=accelerator,
         devices=tcfg.num_devices,
