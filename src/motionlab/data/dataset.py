@@ -22,7 +22,7 @@ from motionlab.data.sources import Clip, builtin_corpus, default_cache_dir, pair
 from motionlab.data.windows import SPLITS, Normalizer, assign_splits, make_windows
 from motionlab.errors import MotionLabError
 
-FEATURE_VERSION = 1  # bump when a feature definition changes: old caches become stale
+FEATURE_VERSION = 2  # bump when a feature definition changes: old caches become stale
 
 
 @dataclass

@@ -85,8 +85,40 @@ def integrate_root(feats: np.ndarray, fps: float, start_xy=(0.0, 0.0), start_yaw
     return root_pos, root_rot
 
 
+def seulzx_human_motion(robot) -> Motion:
+    """The human side of a seulzx pair (a RobotMotion with ``extras["smplx_pose_body"]`` (T, 21, 6) in
+    motionlab's column 6D) as a SMPL-22 :class:`Motion` at the robot's fps.
+
+    Joints 1..21 are SMPL-X parent-relative rotations, moved into motionlab's canonical frame by the
+    change of basis ``R' = A R A^T`` of :mod:`motionlab.io.smplx`. The file has no human root, so the
+    root takes the G1 pelvis: its world rotation, and its position scaled by the ratio of standing
+    pelvis heights (canonical body / G1).
+    """
+    from motionlab.io.smplx import A_SMPL_TO_CANONICAL as A
+    from motionlab.robots.g1 import G1_PELVIS_HEIGHT
+
+    pose = np.asarray(robot.extras["smplx_pose_body"], dtype=np.float64)
+    if pose.ndim != 3 or pose.shape[1:] != (21, 6):
+        raise MotionLabError(f"smplx_pose_body must be (T, 21, 6), got {pose.shape}", place="smplx_pose_body")
+    local = A @ rot6d_to_matrix(pose) @ A.T
+    R = np.concatenate([quat_to_matrix(np.asarray(robot.root_quat, dtype=np.float64))[:, None], local], axis=1)
+    sk = smpl22_skeleton()
+    pos, _ = sk.rest_fk()
+    stand = float(pos[0, 2] - min(pos[:, 2].min(), *[pos[j, 2] + o[2] for j, o in sk.end_sites.items()]))
+    root = np.asarray(robot.root_pos, dtype=np.float64) * (stand / G1_PELVIS_HEIGHT)
+    q = quat_fix_continuity(matrix_to_quat(R), dim=0)
+    meta = {k: v for k, v in robot.meta.items() if k in ("source", "format")}
+    return Motion(robot.fps, sk, root, q, meta=meta)
+
+
 def body_features(motion: Motion) -> np.ndarray:
-    """``(T, 136)`` body features (module docstring); maps other skeletons onto SMPL-22 by name."""
+    """``(T, 136)`` body features (module docstring); maps other skeletons onto SMPL-22 by name.
+
+    A seulzx RobotMotion (carrying ``extras["smplx_pose_body"]``) gives the features of
+    :func:`seulzx_human_motion`.
+    """
+    if not isinstance(motion, Motion) and "smplx_pose_body" in getattr(motion, "extras", {}):
+        motion = seulzx_human_motion(motion)
     if list(motion.skeleton.names) != SMPL22_NAMES:
         from motionlab.core.mapping import to_smpl22
 

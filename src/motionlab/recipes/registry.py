@@ -7,6 +7,7 @@ one line below::
 
     RECIPES: Dict[str, str] = {
         "tokenizer": "motionlab.recipes.tokenizer.recipe:RECIPE",
+        "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
     }
 
 Then ``get_recipe("tokenizer")`` imports that module and returns its ``RECIPE``; an unknown name is a
@@ -24,6 +25,7 @@ from motionlab.recipes.base import Recipe
 # name -> "module.path:ATTRIBUTE" of a Recipe object
 RECIPES: Dict[str, str] = {
     "tokenizer": "motionlab.recipes.tokenizer.recipe:RECIPE",
+    "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
 }
 
 

@@ -1,0 +1,80 @@
+"""Config of the ``retarget`` recipe (YAML files under ``configs/retarget/``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List
+
+from motionlab.data.dataset import DataConfig
+from motionlab.train.config import TrainConfig
+
+
+def _data() -> DataConfig:
+    return DataConfig(streams=["body", "g1_joints"], fps=30.0, window=64, stride=8, batch_size=64)
+
+
+@dataclass
+class RetargetModelConfig:
+    """The dual-encoder VQ-VAE (see :class:`motionlab.recipes.retarget.model.RetargetModel`)."""
+
+    encoder: str = "resnet"  # "simple" | "resnet" (both encoders and the decoder)
+    width: int = 128
+    depth: int = 3  # resnet blocks per stage (simple: extra conv layers)
+    dilation_growth: int = 3
+    down_t: int = 2
+    latent_dim: int = 64
+    quantizer: str = "hybrid"  # vq | ema | rvq | fsq | lfq | hybrid
+    quantizer_kwargs: Dict[str, Any] = field(default_factory=dict)
+    human_root: bool = True  # the human encoder reads the 10 root channels (False: the study's 126 joint channels)
+
+
+@dataclass
+class RetargetLossConfig:
+    """Weights of the loss terms (the study raised ``align`` up to 100) and the InfoNCE temperature."""
+
+    recon: float = 1.0  # robot -> robot reconstruction (normalised MSE)
+    cross: float = 1.0  # human -> robot cross-reconstruction (normalised MSE)
+    align: float = 1.0  # latent MSE between the two encoders' continuous latents
+    nce: float = 0.1  # InfoNCE over time-pooled window latents
+    vel: float = 0.5  # first-difference MSE of both outputs
+    vq: float = 1.0  # the quantizer's own loss (commitment / codebook)
+    temperature: float = 0.1
+    detach_robot_latent: bool = False  # alignment pulls only the human latents onto the robot's
+
+
+@dataclass
+class RetargetInferConfig:
+    """Windowed inference of long clips (``retarget_motion``)."""
+
+    overlap: int = 16  # frames shared by neighbouring windows, cross-faded (at data.fps)
+    min_frames: int = 16  # shorter clips are rejected; clips shorter than a window are edge-padded
+    batch_windows: int = 512  # windows per forward pass
+
+
+@dataclass
+class RetargetConfig:
+    """The whole ``retarget`` recipe config: ``train``, ``data``, ``model``, ``loss``, ``infer``.
+
+    ``data.streams`` must be ``[<human stream>, <robot stream>]``: ``body`` and ``g1_joints``.
+    """
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=_data)
+    model: RetargetModelConfig = field(default_factory=RetargetModelConfig)
+    loss: RetargetLossConfig = field(default_factory=RetargetLossConfig)
+    infer: RetargetInferConfig = field(default_factory=RetargetInferConfig)
+
+
+HUMAN_STREAMS = ("body",)
+ROBOT_STREAMS = ("g1_joints",)
+
+
+def stream_names(cfg: RetargetConfig) -> List[str]:
+    """``[human, robot]`` stream names of ``cfg.data.streams``, checked."""
+    from motionlab.errors import MotionLabError
+
+    s = list(cfg.data.streams)
+    if len(s) != 2 or s[0] not in HUMAN_STREAMS or s[1] not in ROBOT_STREAMS:
+        raise MotionLabError(f"retarget needs data.streams = [human, robot] with human in {list(HUMAN_STREAMS)} "
+                             f"and robot in {list(ROBOT_STREAMS)}, got {s}", place="data.streams")
+    return s

@@ -1,0 +1,83 @@
+"""The thin LightningModule and the data module of the ``retarget`` recipe."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import lightning as L
+import torch
+
+from motionlab.data.features import BODY_DIMS
+from motionlab.recipes.retarget.config import RetargetConfig, stream_names
+from motionlab.recipes.retarget.model import LOSS_TERMS, RetargetModel
+from motionlab.train.module import RecipeModule
+
+#: Features per frame of each stream the recipe accepts.
+STREAM_DIMS = {"body": BODY_DIMS, "g1_joints": 29}
+
+
+def build_retarget_model(cfg: RetargetConfig) -> RetargetModel:
+    """The plain :class:`RetargetModel` described by ``cfg`` (shapes follow from the config alone)."""
+    human, robot = stream_names(cfg)
+    m = cfg.model
+    enc_kw = {"width": m.width, "depth": m.depth}
+    if m.encoder == "resnet":
+        enc_kw["dilation_growth"] = m.dilation_growth
+    else:
+        enc_kw = {"width": m.width, "num_layers": m.depth}
+    return RetargetModel(STREAM_DIMS[human], STREAM_DIMS[robot], encoder=m.encoder, quantizer=m.quantizer,
+                         latent_dim=m.latent_dim, down_t=m.down_t, encoder_kwargs=enc_kw,
+                         quantizer_kwargs=dict(m.quantizer_kwargs), human_root=m.human_root)
+
+
+class RetargetModule(RecipeModule):
+    """Trains :class:`RetargetModel` on paired windows ``{human stream, robot stream}``; logs every
+    loss term (``train/recon``, ``train/cross``, ...) and the weighted total ``train/loss``."""
+
+    def __init__(self, cfg: RetargetConfig) -> None:
+        super().__init__(cfg)
+        self.model = build_retarget_model(cfg)
+        self.human_key, self.robot_key = stream_names(cfg)
+
+    def _step(self, batch: Dict[str, torch.Tensor], prefix: str) -> torch.Tensor:
+        w = self.cfg.loss
+        terms = self.model.losses(batch[self.human_key], batch[self.robot_key], temperature=w.temperature,
+                                  detach_robot_latent=w.detach_robot_latent)
+        out = terms.pop("out")
+        total = sum(getattr(w, k) * terms[k] for k in LOSS_TERMS)
+        logged = {"loss": total, **terms}
+        logged.update({f"q_{k}": v for k, v in out["stats"].items() if k in ("quant_error", "batch_perplexity",
+                                                                               "batch_perplexity/0")})
+        self.log_losses(logged, prefix, batch_size=batch[self.robot_key].shape[0])
+        return total
+
+    def training_step(self, batch, batch_idx):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        self._step(batch, "val")
+
+
+class RetargetData(L.LightningDataModule):
+    """Paired windows from :class:`motionlab.data.dataset.WindowData` (read in ``setup``)."""
+
+    def __init__(self, cfg: RetargetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.data = None
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.data is None:
+            from motionlab.data.dataset import WindowData
+
+            stream_names(self.cfg)
+            self.data = WindowData(self.cfg.data)
+
+    def train_dataloader(self):
+        return self.data.loader("train", seed=self.cfg.train.seed)
+
+    def val_dataloader(self):
+        return self.data.loader("val" if len(self.data.dataset("val")) else "test")
+
+    def save_stats(self, run_dir) -> None:
+        self.data.save_stats(run_dir)

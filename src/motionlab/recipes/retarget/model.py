@@ -1,0 +1,156 @@
+"""The dual-encoder retargeting VQ-VAE: human and robot encoders, one shared quantizer, a robot decoder.
+
+Shapes are ``(batch, time, features)`` on *normalised* features (each stream z-scored with its
+training statistics):
+
+* human ``x_h`` (B, T, 136): the ``"body"`` features of :mod:`motionlab.data.features` (10 root
+  channels, then joints 1..21 of SMPL-X as column 6D, parent-relative); with ``human_root=False``
+  the encoder reads only the 126 joint channels (as the original study did);
+* robot ``x_r`` (B, T, 29): the ``"g1_joints"`` features (G1 joint angles, Unitree order).
+
+Training on paired windows (the study's "implicit retargeting"):
+
+1. robot flow ``x_r -> E_r -> Q -> D_r -> x_r'`` (reconstruction);
+2. human flow ``x_h -> E_h -> Q -> D_r -> x_hr'`` (cross-reconstruction against ``x_r``);
+3. alignment of the continuous latents ``z_e,h ~ z_e,r``: latent MSE plus a symmetric InfoNCE over
+   time-pooled window latents (the matching pair is the positive, the other windows of the batch
+   the negatives);
+4. velocity losses on the first time differences of both outputs, and the quantizer's own loss.
+
+Both latents go through the quantizer in one call, so EMA codebooks see both domains at once.
+Inference (:meth:`RetargetModel.retarget`): ``x_h -> E_h -> Q -> D_r``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from motionlab.errors import MotionLabError
+from motionlab.nn.registry import build_decoder, build_encoder, build_quantizer
+
+#: Loss terms of :meth:`RetargetModel.losses`, in the order they are logged.
+LOSS_TERMS = ("recon", "cross", "align", "nce", "vel", "vq")
+
+
+def info_nce(a: Tensor, b: Tensor, temperature: float = 0.1) -> Tensor:
+    """Symmetric InfoNCE between paired rows of ``a`` and ``b`` (N, D): cosine similarities over
+    ``temperature``, cross-entropy towards the diagonal in both directions, averaged. 0 for N < 2."""
+    if a.shape[0] < 2:
+        return a.new_zeros(())
+    a = F.normalize(a, dim=-1)
+    b = F.normalize(b, dim=-1)
+    logits = a @ b.T / temperature
+    target = torch.arange(a.shape[0], device=a.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def velocity_mse(pred: Tensor, target: Tensor) -> Tensor:
+    """MSE of first time differences of ``(B, T, D)`` sequences (per frame, no fps factor)."""
+    return F.mse_loss(pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1])
+
+
+class RetargetModel(nn.Module):
+    """Dual-encoder shared-quantizer VQ-VAE for human -> G1 retargeting (see the module docstring).
+
+    Args:
+        human_dim: features per frame of the human stream (136 for ``"body"``).
+        robot_dim: features per frame of the robot stream (29 for ``"g1_joints"``).
+        encoder: encoder/decoder family (``"simple"`` or ``"resnet"``, see :mod:`motionlab.nn.registry`).
+        quantizer: quantizer name (``"hybrid"``, ``"vq"``, ``"ema"``, ``"rvq"``, ``"fsq"``, ``"lfq"``).
+        latent_dim: latent size D shared by both encoders, the quantizer and the decoder.
+        down_t: stride-2 stages (latents have ``T / 2**down_t`` steps).
+        encoder_kwargs: options of the encoders and decoder (``width``, ``depth``, ...).
+        quantizer_kwargs: options of the quantizer.
+        human_root: whether the human encoder reads the 10 root channels (else joints only).
+        root_channels: how many leading human channels are root channels.
+    """
+
+    def __init__(self, human_dim: int, robot_dim: int = 29, *, encoder: str = "resnet", quantizer: str = "hybrid",
+                 latent_dim: int = 64, down_t: int = 2, encoder_kwargs: Optional[Dict[str, Any]] = None,
+                 quantizer_kwargs: Optional[Dict[str, Any]] = None, human_root: bool = True,
+                 root_channels: int = 10) -> None:
+        super().__init__()
+        if not human_root and human_dim <= root_channels:
+            raise MotionLabError(f"human_dim {human_dim} leaves no joint channels after {root_channels} root channels",
+                                 place="human_dim")
+        kw = dict(encoder_kwargs or {})
+        kw["down_t"] = down_t
+        self.human_dim, self.robot_dim = int(human_dim), int(robot_dim)
+        self.human_root, self.root_channels = bool(human_root), int(root_channels)
+        human_in = self.human_dim if self.human_root else self.human_dim - self.root_channels
+        self.robot_encoder = build_encoder(encoder, self.robot_dim, latent_dim, **kw)
+        self.human_encoder = build_encoder(encoder, human_in, latent_dim, **kw)
+        self.quantizer = build_quantizer(quantizer, latent_dim, **dict(quantizer_kwargs or {}))
+        self.robot_decoder = build_decoder(encoder, latent_dim, self.robot_dim, **kw)
+        self.down_t = int(down_t)
+
+    @property
+    def frames_per_step(self) -> int:
+        """Frames per latent step (``2**down_t``); window lengths must be multiples of it."""
+        return 2 ** self.down_t
+
+    # -- pieces ---------------------------------------------------------------------------------
+    def encode_human(self, x_h: Tensor) -> Tensor:
+        """Continuous human latents ``z_e,h`` (B, T / 2**down_t, D) of normalised body features."""
+        if x_h.ndim != 3 or x_h.shape[-1] != self.human_dim:
+            shape = tuple(x_h.shape) if isinstance(x_h, Tensor) else type(x_h).__name__
+            raise MotionLabError(f"human features must be (batch, time, {self.human_dim}), got {shape}",
+                                 place="human")
+        if not self.human_root:
+            x_h = x_h[..., self.root_channels:]
+        return self.human_encoder(x_h)
+
+    def encode_robot(self, x_r: Tensor) -> Tensor:
+        """Continuous robot latents ``z_e,r`` (B, T / 2**down_t, D) of normalised joint angles."""
+        return self.robot_encoder(x_r)
+
+    # -- training -------------------------------------------------------------------------------
+    def forward(self, x_h: Tensor, x_r: Tensor) -> Dict[str, Any]:
+        """Both flows on paired windows ``x_h`` (B, T, human_dim), ``x_r`` (B, T, robot_dim).
+
+        Returns ``recon`` and ``cross`` (B, T, robot_dim), ``z_h``/``z_r`` (continuous latents),
+        ``indices_h``/``indices_r``, ``q_loss`` (scalar) and the quantizer ``stats``.
+        """
+        if x_h.shape[:2] != x_r.shape[:2]:
+            raise MotionLabError(f"human {tuple(x_h.shape)} and robot {tuple(x_r.shape)} windows are not paired",
+                                 place="batch")
+        z_h, z_r = self.encode_human(x_h), self.encode_robot(x_r)
+        B = x_r.shape[0]
+        q = self.quantizer(torch.cat([z_r, z_h], dim=0))
+        out = self.robot_decoder(q.z_q)
+        return {"recon": out[:B], "cross": out[B:], "z_r": z_r, "z_h": z_h, "indices_r": q.indices[:B],
+                "indices_h": q.indices[B:], "q_loss": q.loss, "stats": q.stats}
+
+    def losses(self, x_h: Tensor, x_r: Tensor, temperature: float = 0.1,
+               detach_robot_latent: bool = False) -> Dict[str, Tensor]:
+        """Unweighted loss terms (:data:`LOSS_TERMS`) of a paired batch, plus the forward outputs
+        under ``"out"``. ``detach_robot_latent`` stops the alignment gradient into the robot encoder
+        (the human latents are pulled onto the robot's instead of both moving)."""
+        out = self(x_h, x_r)
+        z_r = out["z_r"].detach() if detach_robot_latent else out["z_r"]
+        pooled_h, pooled_r = out["z_h"].mean(dim=1), z_r.mean(dim=1)
+        return {
+            "recon": F.mse_loss(out["recon"], x_r),
+            "cross": F.mse_loss(out["cross"], x_r),
+            "align": F.mse_loss(out["z_h"], z_r),
+            "nce": info_nce(pooled_h, pooled_r, temperature),
+            "vel": 0.5 * (velocity_mse(out["recon"], x_r) + velocity_mse(out["cross"], x_r)),
+            "vq": out["q_loss"],
+            "out": out,
+        }
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def retarget(self, x_h: Tensor) -> Tensor:
+        """Normalised robot features (B, T, robot_dim) from normalised human features (B, T, human_dim).
+        Call in eval mode (EMA codebooks update in training mode)."""
+        return self.robot_decoder(self.quantizer(self.encode_human(x_h)).z_q)
+
+    @torch.no_grad()
+    def reconstruct(self, x_r: Tensor) -> Tensor:
+        """Robot -> robot reconstruction (B, T, robot_dim) of normalised joint angles."""
+        return self.robot_decoder(self.quantizer(self.encode_robot(x_r)).z_q)

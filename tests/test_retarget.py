@@ -1,0 +1,336 @@
+"""The ``retarget`` recipe: model, windowed inference, root placement, exports, metrics, bad input.
+
+One tiny model is trained once per module on the built-in synthetic corpus (paired SMPL-22 body and
+G1 clips); every learning assertion is on held-out clips/windows against baselines measured in the
+same run.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from motionlab.errors import MotionLabError
+
+
+# --- pieces that need no training ------------------------------------------------------------------
+
+
+def test_info_nce_hand_computed():
+    from motionlab.recipes.retarget.model import info_nce
+
+    a = torch.eye(2)
+    # logits = [[1, 0], [0, 1]] at temperature 1: each row's CE = log(1 + e^-1)
+    assert float(info_nce(a, a, temperature=1.0)) == pytest.approx(math.log(1 + math.exp(-1)), abs=1e-6)
+    # swapped pairs: the positive has logit 0, the negative 1
+    assert float(info_nce(a, a.flip(0), temperature=1.0)) == pytest.approx(math.log(1 + math.e), abs=1e-6)
+    assert float(info_nce(a[:1], a[:1])) == 0.0
+
+
+def test_model_flows_and_loss_terms():
+    from motionlab.recipes.retarget.model import LOSS_TERMS, RetargetModel
+
+    torch.manual_seed(0)
+    m = RetargetModel(136, 29, encoder="simple", quantizer="fsq", latent_dim=8, down_t=2,
+                      encoder_kwargs={"width": 16}, quantizer_kwargs={"levels": [5, 5, 5]}, human_root=False)
+    xh, xr = torch.randn(3, 16, 136), torch.randn(3, 16, 29)
+    terms = m.losses(xh, xr)
+    out = terms.pop("out")
+    assert set(terms) == set(LOSS_TERMS)
+    assert out["recon"].shape == out["cross"].shape == (3, 16, 29)
+    assert out["z_h"].shape == out["z_r"].shape == (3, 4, 8)
+    assert float(terms["cross"].detach()) == pytest.approx(float(((out["cross"].detach() - xr) ** 2).mean()), rel=1e-6)
+    # without root channels the human encoder ignores them
+    xh2 = xh.clone()
+    xh2[..., :10] += 5.0
+    assert torch.allclose(m.encode_human(xh), m.encode_human(xh2))
+    m.eval()
+    assert torch.allclose(m.retarget(xh), m.robot_decoder(m.quantizer(m.encode_human(xh)).z_q))
+    with pytest.raises(MotionLabError):
+        m(xh, xr[:, :8])
+
+
+def test_window_starts_and_blending():
+    from motionlab.recipes.retarget.tool import blend_weights, blend_windows, window_starts
+
+    assert window_starts(100, 32, 8) == [0, 24, 48, 68]
+    assert window_starts(20, 32, 8) == [0]
+    assert window_starts(32, 32, 8) == [0]
+    w = blend_weights(32, 8, first=False, last=False)
+    assert w[:8].min() > 0 and np.all(np.diff(w[:8]) > 0) and np.all(w[8:24] == 1)
+    # identical content in every window blends back exactly (the weights are normalised)
+    T = 100
+    signal = np.stack([np.sin(np.arange(T) / 7.0), np.arange(T) / T], axis=1)
+    starts = window_starts(T, 32, 8)
+    windows = np.stack([signal[s:s + 32] for s in starts])
+    assert np.allclose(blend_windows(windows, starts, T, 8), signal)
+    # two windows that disagree by a constant are cross-faded, not cut: the step is spread out
+    windows2 = windows.copy()
+    windows2[1] += 1.0
+    out = blend_windows(windows2, starts, T, 8)
+    jump = np.abs(np.diff(out[:, 1] - signal[:, 1]))
+    assert jump.max() < 0.3
+
+
+def test_seulzx_human_side_matches_body(tmp_path):
+    """The seulzx human side (SMPL-X 6D, row-by-row in the file) gives the body's own joint features."""
+    from motionlab.core.rotations import matrix_to_rot6d
+    from motionlab.data.features import body_features
+    from motionlab.data.synth.locomotion import generate_locomotion
+    from motionlab.data.synth.robot import body_to_g1
+    from motionlab.io.g1 import read_seulzx_npz, write_seulzx_npz
+    from motionlab.io.smplx import A_SMPL_TO_CANONICAL as A
+
+    m = generate_locomotion(np.random.default_rng(3), "walk", 3.0)
+    robot = body_to_g1(m)
+    robot.extras["smplx_pose_body"] = matrix_to_rot6d(A.T @ m.local_matrices()[:, 1:] @ A)
+    write_seulzx_npz(tmp_path / "a.npz", robot, fps=m.fps)
+    back = read_seulzx_npz(tmp_path / "a.npz")
+    f_ref, f = body_features(m), body_features(back)
+    assert f.shape == f_ref.shape == (m.num_frames, 136)
+    assert np.abs(f[:, 10:] - f_ref[:, 10:]).max() < 1e-4  # joints 1..21 (float32 file)
+    assert np.abs(f[:, 0] - f_ref[:, 0]).max() < 1e-3  # pelvis height from the scaled G1 root
+
+
+def test_registry_and_configs():
+    from motionlab.config import load_config
+    from motionlab.recipes.registry import get_recipe
+
+    rec = get_recipe("retarget")
+    for name in ("tiny.yaml", "default.yaml"):
+        cfg = load_config(rec.config_cls, rec.default_config_path().with_name(name))
+        assert cfg.data.streams == ["body", "g1_joints"] and cfg.model.quantizer == "hybrid"
+    with pytest.raises(MotionLabError):
+        load_config(rec.config_cls, overrides=["loss.nope=1"])
+
+
+# --- a trained tiny model ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from motionlab.train.engine import train
+
+    run = tmp_path_factory.mktemp("retarget") / "run"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a small model trains fastest on one thread, above all on a busy machine
+    try:
+        train("retarget", run_dir=run, overrides=["train.max_steps=600", "train.val_every=-1", "train.progress=none"])
+    finally:
+        torch.set_num_threads(threads)
+    return run
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    from motionlab.data.sources import builtin_corpus, read_manifest
+
+    root = builtin_corpus("tiny", 0)
+    return root, read_manifest(root)
+
+
+@pytest.fixture(scope="module")
+def metrics(trained):
+    from motionlab.recipes.retarget.evaluate import evaluate
+
+    return evaluate(trained, max_clips=6)
+
+
+def test_cross_reconstruction_beats_mean_pose_and_matches_lookup(metrics):
+    mae = metrics["cross_joint_mae_rad"]
+    assert mae < 0.6 * metrics["baseline_mean_pose_joint_mae_rad"]
+    assert metrics["cross_mpjpe_mm"] < 0.6 * metrics["baseline_mean_pose_mpjpe_mm"]
+    assert metrics["cross"] < 0.6 * metrics["baseline_mean_pose_nmse"]
+    # close to a lookup in the training set (which sees every training window at test time)
+    assert mae < 1.4 * metrics["baseline_nearest_neighbour_joint_mae_rad"]
+    assert metrics["cross_mpjpe_mm"] < 1.3 * metrics["baseline_nearest_neighbour_mpjpe_mm"]
+    assert metrics["cross"] < 1.2 * metrics["baseline_nearest_neighbour_nmse"]
+    # the study's numbers are all present and sane
+    for k in ("recon", "cross", "align", "vel", "jerk", "ppl", "dcr", "domain_overlap_classifier"):
+        assert np.isfinite(metrics[k]), k
+    assert 1.0 <= metrics["ppl"] and 0.0 <= metrics["dcr"] <= 1.0
+    assert 0.0 <= metrics["clip_limit_violation_frames"] <= 1.0
+    assert metrics["clip_joint_mae_rad"] < 0.6 * metrics["baseline_mean_pose_joint_mae_rad"]
+    assert Path(metrics["plots"][0]).is_file()
+
+
+def _held_out_bvh(corpus):
+    root, clips = corpus
+    clip = next(c for c in clips if c.split == "test" and c.meta.get("kind") == "locomotion")
+    return clip.files["bvh"], clip
+
+
+def test_exports_load_back(trained, corpus, tmp_path):
+    from motionlab.core.resample import resample_times
+    from motionlab.core.rotations import quat_wxyz_to_xyzw
+    from motionlab.io.g1 import read_g1
+    from motionlab.recipes.retarget.tool import read_human_file, retarget_file, retarget_motion
+    from motionlab.robots.g1 import G1_JOINT_NAMES, G1_LOWER, G1_UPPER, ISAAC_BODY_NAMES, unitree_to_isaac
+
+    bvh, _ = _held_out_bvh(corpus)
+    human = read_human_file(bvh)
+    robot, report = retarget_motion(human, trained)
+    assert robot.fps == human.fps and robot.joint_names == G1_JOINT_NAMES
+    assert np.all(robot.joint_pos >= G1_LOWER - 1e-12) and np.all(robot.joint_pos <= G1_UPPER + 1e-12)
+    assert report["frames_in"] == human.num_frames
+
+    # Unitree CSV: 30 fps, Unitree order, root quaternion x y z w in columns 3:7
+    retarget_file(bvh, trained, tmp_path / "a.csv")
+    table = np.loadtxt(tmp_path / "a.csv", delimiter=",")
+    assert table.shape == (robot.num_frames, 36)
+    assert np.allclose(table[:, 3:7], quat_wxyz_to_xyzw(robot.root_quat), atol=1e-6)
+    assert np.allclose(table[:, 7:], robot.joint_pos, atol=1e-6)
+    back = read_g1(tmp_path / "a.csv")
+    assert back.fps == 30.0 and np.allclose(back.root_quat, robot.root_quat, atol=1e-6)
+
+    # GMR pkl at the input's fps
+    retarget_file(bvh, trained, tmp_path / "a.pkl")
+    with open(tmp_path / "a.pkl", "rb") as f:
+        raw = pickle.load(f)
+    assert raw["fps"] == human.fps and np.allclose(raw["dof_pos"], robot.joint_pos)
+    assert np.allclose(raw["root_rot"], quat_wxyz_to_xyzw(robot.root_quat))
+
+    # BeyondMimic at 50 fps: keys, shapes, Isaac joint and body order
+    text = retarget_file(bvh, trained, tmp_path / "a.npz", format="beyondmimic")
+    assert "50 fps" in text
+    with np.load(tmp_path / "a.npz") as z:
+        T = len(resample_times(robot.num_frames, robot.fps, 50.0))
+        assert int(z["fps"][0]) == 50
+        assert z["joint_pos"].shape == z["joint_vel"].shape == (T, 29)
+        for k in ("body_pos_w", "body_lin_vel_w", "body_ang_vel_w"):
+            assert z[k].shape == (T, 30, 3), k
+        assert z["body_quat_w"].shape == (T, 30, 4)
+        assert list(z["body_names"]) == list(ISAAC_BODY_NAMES)
+        r50 = robot.resample(50.0)
+        assert np.allclose(z["joint_pos"], unitree_to_isaac(r50.joint_pos), atol=1e-5)
+        assert np.allclose(z["body_pos_w"][:, 0], r50.root_pos, atol=1e-5)
+        q = z["body_quat_w"][:, 0]
+        assert np.allclose(np.abs(np.sum(q * r50.root_quat, axis=1)), 1.0, atol=1e-5)  # w first
+    bm = read_g1(tmp_path / "a.npz")
+    assert bm.fps == 50.0 and np.allclose(bm.joint_pos, r50.joint_pos, atol=1e-5)
+
+    # plain npz: the BeyondMimic layout at the input's fps
+    retarget_file(bvh, trained, tmp_path / "b.npz", format="npz")
+    plain = read_g1(tmp_path / "b.npz")
+    assert plain.fps == human.fps and np.allclose(plain.joint_pos, robot.joint_pos, atol=1e-5)
+
+
+def test_root_follows_human_and_feet_touch_ground(trained, corpus):
+    from motionlab.core.rotations import quat_to_matrix
+    from motionlab.recipes.retarget.root import g1_soles
+    from motionlab.recipes.retarget.tool import read_human_file, retarget_motion
+    from motionlab.robots.g1_fk import g1_fk
+
+    bvh, _ = _held_out_bvh(corpus)
+    human = read_human_file(bvh)
+    robot, report = retarget_motion(human, trained)
+    pos, quat = g1_fk(robot.root_pos, robot.root_quat, robot.joint_pos, order="isaac")
+    lowest = g1_soles(pos, quat)[..., 2].reshape(robot.num_frames, -1).min(axis=1)
+    assert abs(lowest.min()) < 1e-6  # the foot that is lowest in the human clip is on the floor
+    assert np.quantile(lowest, 0.5) < 0.05
+    hyaw = np.arctan2(*quat_to_matrix(human.local_quat[:, 0])[:, [1, 0], 0].T)
+    ryaw = np.arctan2(*quat_to_matrix(robot.root_quat)[:, [1, 0], 0].T)
+    assert np.abs(np.angle(np.exp(1j * (hyaw - ryaw)))).max() < 1e-3
+    step = np.linalg.norm(np.diff(robot.root_pos[:, :2], axis=0), axis=1).sum()
+    hstep = np.linalg.norm(np.diff(human.root_pos[:, :2], axis=0), axis=1).sum()
+    assert step == pytest.approx(report["scale"] * hstep, rel=1e-6)
+
+
+def test_no_seam_jumps_on_long_clip(trained):
+    from motionlab.data.synth.locomotion import generate_locomotion
+    from motionlab.eval.metrics import acceleration, seam_discontinuity
+    from motionlab.recipes.retarget.tool import Retargeter, window_starts
+
+    human = generate_locomotion(np.random.default_rng(11), "curve", 20.0)
+    rt = Retargeter(trained)
+    _, feats = rt.prepare(human)
+    q = rt.predict([feats])[0]
+    T = len(q)
+    starts = window_starts(T, rt.window, rt.overlap)
+    assert len(starts) > 10
+    seams = sorted({s for s in starts[1:]} | {s + rt.window for s in starts[:-1] if s + rt.window < T})
+    acc = np.abs(acceleration(q, rt.fps)).mean(axis=1)
+    inside = np.ones(len(acc), bool)
+    for s in seams:
+        inside[max(0, s - 2):s + 1] = False
+    at_seams = np.concatenate([acc[max(0, s - 2):s + 1] for s in seams])
+    # acceleration around seams stays within the range met inside windows
+    assert at_seams.mean() <= 1.25 * acc[inside].mean()
+    assert at_seams.max() <= 1.5 * acc[inside].max()
+    blended = seam_discontinuity(q, starts[1:], rt.fps, order=2)
+    assert blended < 2.5
+    # the same windows cut without cross-fades do jump, and the criteria above catch it
+    rt.overlap = 0
+    q_cut = rt.predict([feats])[0]
+    cut_starts = window_starts(T, rt.window, 0)[1:]
+    acc_cut = np.abs(acceleration(q_cut, rt.fps)).mean(axis=1)
+    cut_at = np.concatenate([acc_cut[max(0, s - 2):s + 1] for s in cut_starts])
+    assert seam_discontinuity(q_cut, cut_starts, rt.fps, order=2) > 1.5 * blended
+    assert cut_at.max() > 1.5 * acc[inside].max() or cut_at.mean() > 1.25 * acc[inside].mean()
+
+
+def test_bad_inputs(trained, corpus, tmp_path):
+    from motionlab.core.motion import Motion
+    from motionlab.core.skeleton import Skeleton
+    from motionlab.recipes.retarget.tool import read_human_file, retarget_file, retarget_motion
+
+    bvh, clip = _held_out_bvh(corpus)
+    human = read_human_file(bvh)
+    with pytest.raises(MotionLabError, match="too short"):
+        retarget_motion(human.slice(0, 4), trained)
+    # a skeleton whose names map onto nothing
+    sk = Skeleton(["a", "b", "c"], np.array([-1, 0, 1]), np.array([[0, 0, 0], [0, 0, 0.5], [0, 0, 0.5]]))
+    T = 40
+    odd = Motion(30.0, sk, np.zeros((T, 3)), np.tile([1.0, 0, 0, 0], (T, 3, 1)))
+    with pytest.raises(MotionLabError):
+        retarget_motion(odd, trained)
+    # NaN frames in an array input name the frame
+    pose = np.tile(np.array([1.0, 0, 0, 0, 1, 0]), (T, 21, 1))
+    pose[7, 3, 2] = np.nan
+    with pytest.raises(MotionLabError, match="frame 7"):
+        retarget_motion(pose, trained, in_fps=30.0)
+    # NaN inside a BVH file
+    lines = Path(bvh).read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("Frame Time")) + 3
+    vals = lines[k].split()
+    vals[5] = "nan"
+    lines[k] = " ".join(vals)
+    (tmp_path / "nan.bvh").write_text("\n".join(lines) + "\n")
+    with pytest.raises(MotionLabError):
+        retarget_file(tmp_path / "nan.bvh", trained, tmp_path / "x.csv")
+    # a robot file is not human motion; an unknown output extension
+    root, _ = corpus
+    with pytest.raises(MotionLabError, match="not human motion"):
+        retarget_file(clip.files["robot"], trained, tmp_path / "x.csv")
+    with pytest.raises(MotionLabError, match="output format"):
+        retarget_file(bvh, trained, tmp_path / "x.txt")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_retarget(trained, corpus, tmp_path, capsys):
+    from motionlab.cli import main
+
+    bvh, _ = _held_out_bvh(corpus)
+    out = tmp_path / "cli.npz"
+    assert main(["retarget", str(bvh), "--run", str(trained), "-o", str(out), "--format", "beyondmimic"]) == 0
+    assert out.is_file() and "wrote" in capsys.readouterr().out
+
+
+def test_paired_folders_bvh_and_csv(corpus, tmp_path):
+    """A folder of human BVH and a folder of G1 CSV, paired by clip name and resampled to one fps."""
+    from motionlab.data.dataset import DataConfig, WindowData
+
+    root, _ = corpus
+    cfg = DataConfig(root=str(root / "bvh"), paired_root=str(root / "robot"), streams=["body", "g1_joints"],
+                     fps=25.0, window=32, stride=16, cache_dir=str(tmp_path / "cache"))
+    data = WindowData(cfg)
+    assert len(data.clips) >= 20
+    for split in ("train", "val", "test"):
+        h, r = data.arrays[f"{split}__body"], data.arrays[f"{split}__g1_joints"]
+        assert h.shape[:2] == r.shape[:2] and h.shape[2:] == (136,) and r.shape[2:] == (29,)
+    assert len(data.arrays["train__label"]) > 0
