@@ -214,10 +214,18 @@ def test_exports_load_back(trained, corpus, tmp_path):
     bm = read_g1(tmp_path / "a.npz")
     assert bm.fps == 50.0 and np.allclose(bm.joint_pos, r50.joint_pos, atol=1e-5)
 
-    # plain npz: the BeyondMimic layout at the input's fps
+    # motionlab npz: the G1 body tree with world positions and the joint angles, at the input's fps
+    from motionlab.io.npz import load_motion_npz
+    from motionlab.robots.g1 import G1_BODY_NAMES, G1_JOINT_NAMES
+    from motionlab.robots.g1_fk import g1_fk
+
     retarget_file(bvh, trained, tmp_path / "b.npz", format="npz")
-    plain = read_g1(tmp_path / "b.npz")
-    assert plain.fps == human.fps and np.allclose(plain.joint_pos, robot.joint_pos, atol=1e-5)
+    plain = load_motion_npz(tmp_path / "b.npz")
+    assert plain.fps == human.fps and list(plain.skeleton.names) == list(G1_BODY_NAMES)
+    assert plain.meta["g1_joint_names"] == list(G1_JOINT_NAMES)
+    assert np.allclose(plain.extras["g1_joint_pos"], robot.joint_pos, atol=1e-5)
+    body_pos, _ = g1_fk(robot.root_pos, robot.root_quat, robot.joint_pos)
+    assert np.allclose(plain.positions(), body_pos, atol=1e-5)
 
 
 def test_root_follows_human_and_feet_touch_ground(trained, corpus):

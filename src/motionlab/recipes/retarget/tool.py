@@ -16,8 +16,8 @@ Pipeline for one clip (any skeleton that maps onto SMPL-22 by joint names, any f
 
 Outputs: ``beyondmimic`` (whole_body_tracking npz, 50 fps, Isaac order), ``unitree-csv`` (30 fps,
 Unitree order, root quaternion x y z w), ``gmr-pkl`` (the input's fps unless ``fps`` is given) and
-``npz`` (the BeyondMimic layout at the input's fps unless ``fps`` is given, with ``joint_names``/
-``body_names``; readable by ``read_beyondmimic_npz``).
+``npz`` (motionlab's own npz of the G1 body tree at the input's fps unless ``fps`` is given: world body
+positions for any tool, plus ``extra.g1_joint_pos`` (T, 29) in Unitree order and the joint names in meta).
 """
 
 from __future__ import annotations
@@ -351,11 +351,17 @@ def _output_format(output: Path, format: Optional[str]) -> str:
 
 def write_robot(output: PathLike, robot: RobotMotion, format: str, fps: float) -> None:
     """Write a retargeted clip in one of :data:`OUTPUT_FORMATS` at ``fps``."""
-    from motionlab.core.files import save_npz
-    from motionlab.io.g1 import beyondmimic_arrays, write_g1
+    from motionlab.io.g1 import write_g1
 
     if format == "npz":
-        save_npz(output, beyondmimic_arrays(robot, fps))
+        from motionlab.io.npz import save_motion_npz
+        from motionlab.robots.g1_fk import robot_to_motion
+
+        clip = robot.resample(fps) if fps != robot.fps else robot
+        body = robot_to_motion(clip)
+        body.extras["g1_joint_pos"] = np.asarray(clip.joint_pos, dtype=np.float64)
+        body.meta["g1_joint_names"] = list(clip.joint_names)
+        save_motion_npz(output, body)
     elif format == "gmr-pkl":
         write_g1(output, robot.resample(fps) if fps != robot.fps else robot, format="gmr-pkl")
     else:
