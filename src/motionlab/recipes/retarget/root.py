@@ -8,7 +8,12 @@ The network predicts joint angles only; the floating base is placed here:
 * **orientation**: the G1 pelvis takes the human pelvis's world rotation (heading, lean and tilt);
 * **height**: per frame, the pelvis is raised or lowered so that the lowest point of the robot's
   soles (G1 FK of the predicted joints) sits at ``s`` times the human's lowest foot clearance above
-  the clip's floor: planted feet stay on the ground (Z = 0) and flight phases keep their height.
+  the clip's floor: planted feet stay on the ground (Z = 0) and flight phases keep their height;
+* **planted feet**: the robot's legs are not the human's scaled legs, so a scaled human root makes a
+  planted G1 foot slide. Each horizontal root step is therefore taken from the robot's own stance
+  feet where a sole is on the ground (the step that keeps it fixed; the contact-weighted mean of both
+  feet in double support), and from the scaled human root step in flight, blended by a soft contact
+  weight (1 below 2 cm, 0 above 4 cm).
 
 The G1 sole points are the four contact spheres of each ``*_ankle_roll_link`` in the official MJCF
 (``g1_29dof_rev_1_0.xml``): centres at x -0.05 / 0.12, y +-0.025 / +-0.03, z -0.03 with radius 0.005,
@@ -91,7 +96,39 @@ def robot_root_trajectory(human: Motion, joint_pos: np.ndarray,
     feet = [human.skeleton.index(n) for n in HUMAN_FOOT_JOINTS if n in human.skeleton.names]
     target = s * human_foot_clearance(pos, feet) if feet else np.zeros(T)
     root_pos[:, 2] += target - sole
+    soles = g1_soles(*g1_fk(root_pos, root_quat, q, order="isaac"))  # (T, 2, 4, 3)
+    root_pos[:, :2] = anchor_stance_feet(root_pos[:, :2], soles)
     return root_pos, root_quat, {"scale": s, "sole_height_before": float(sole.mean())}
+
+
+def anchor_stance_feet(root_xy: np.ndarray, soles: np.ndarray, low: float = 0.02, high: float = 0.04,
+                      pull: float = 0.05) -> np.ndarray:
+    """Horizontal root ``(T, 2)`` whose steps keep grounded soles fixed (see the module docstring).
+
+    ``soles`` are world sole points ``(T, F, P, 3)`` computed with ``root_xy``; a foot's contact weight
+    is 1 when its lowest sole point is below ``low`` m, 0 above ``high`` m, linear between. The first
+    frame keeps its position. Each step also recovers ``pull`` of the distance to the scaled human root,
+    so the path cannot drift away over a long clip (a slow correction, far below the 0.5 m/s at which a
+    planted foot counts as skating).
+    """
+    T = len(root_xy)
+    if T < 2:
+        return root_xy.copy()
+    h = soles[..., 2].min(axis=2)  # (T, F) lowest sole point of each foot
+    w = np.clip((high - h) / (high - low), 0.0, 1.0)
+    w_step = np.minimum(w[1:], w[:-1])  # (T-1, F): grounded at both ends of the step
+    foot_xy = soles[..., :2].mean(axis=2)  # (T, F, 2)
+    rel = foot_xy - root_xy[:, None, :]  # where each foot is relative to the root
+    stance_step = -np.diff(rel, axis=0)  # the root step that keeps each foot still
+    total = w_step.sum(axis=1, keepdims=True)
+    anchored = (w_step[..., None] * stance_step).sum(axis=1) / np.maximum(total, 1e-9)
+    blend = np.clip(total, 0.0, 1.0)
+    step = blend * anchored + (1.0 - blend) * np.diff(root_xy, axis=0)
+    out = np.empty_like(root_xy)
+    out[0] = root_xy[0]
+    for t in range(T - 1):  # sequential: the pull depends on where the root has got to
+        out[t + 1] = out[t] + step[t] + pull * (root_xy[t + 1] - (out[t] + step[t]))
+    return out
 
 
 def assemble_robot_motion(human: Motion, joint_pos: np.ndarray, scale: Optional[float] = None,
