@@ -238,7 +238,7 @@ def generate_corpus(out_dir, scale: str = "tiny", seed: int = 0, progress: bool 
                 entries.append(_entry(ids[k], kind, kind, motion, files, captions[ids[k]], split,
                                       {"pair": gid, "partner": ids[1 - k], "speaker": k + 1}))
         if progress:
-            print(f"[{i + 1}/{len(plan)}] {entries[-1]['id']}", flush=True)
+            print(f"  clip {i + 1}/{len(plan)}: {entries[-1]['id']}", flush=True)
     manifest = {"format": "motionlab-synth-corpus", "version": 1, "scale": scale, "seed": int(seed), "fps": FPS,
                 "conventions": {"up": "Z", "units": "metres, seconds", "quaternion": "w first",
                                 "body": "SMPL-22 canonical (faces +X, left +Y)", "robot": "Unitree G1 29 DoF"},
