@@ -118,3 +118,30 @@ def test_console_script_is_installed():
         pytest.skip("motionlab console script not on PATH (package not installed)")
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "retarget" in out.stdout and "demo" in out.stdout
+
+
+def test_convert_any_skeleton_to_smplx(tmp_path):
+    """A LAFAN1-named BVH becomes a BEAT2-style npz through the name mapping onto SMPL-22."""
+    from motionlab.core.skeleton import Skeleton
+    from motionlab.io.bvh import write_bvh
+    from motionlab.io.smplx import read_smplx_npz
+
+    m = _walk()
+    names = {"pelvis": "Hips", "left_hip": "LeftUpLeg", "right_hip": "RightUpLeg", "spine1": "Spine",
+             "left_knee": "LeftLeg", "right_knee": "RightLeg", "spine2": "Spine1", "left_ankle": "LeftFoot",
+             "right_ankle": "RightFoot", "spine3": "Spine2", "left_foot": "LeftToe", "right_foot": "RightToe",
+             "neck": "Neck", "left_collar": "LeftShoulder", "right_collar": "RightShoulder", "head": "Head",
+             "left_shoulder": "LeftArm", "right_shoulder": "RightArm", "left_elbow": "LeftForeArm",
+             "right_elbow": "RightForeArm", "left_wrist": "LeftHand", "right_wrist": "RightHand"}
+    sk = Skeleton([names[n] for n in m.skeleton.names], m.skeleton.parents, m.skeleton.offsets, m.skeleton.end_sites)
+    write_bvh(tmp_path / "lafan.bvh", type(m)(m.fps, sk, m.root_pos, m.local_quat))
+    assert main(["data", "convert", str(tmp_path / "lafan.bvh"), str(tmp_path / "beat.npz"), "--format", "smplx"]) == 0
+    with np.load(tmp_path / "beat.npz") as z:
+        assert z["poses"].shape == (45, 165) and z["trans"].shape == (45, 3)
+    back = read_smplx_npz(tmp_path / "beat.npz")
+    # the body's bone directions survive BVH -> SMPL-X (up to the unknown SMPL pelvis offset)
+    p0, p1 = m.positions(), back.positions()
+    d0 = p0[:, 4] - p0[:, 1]
+    d1 = p1[:, 4] - p1[:, 1]
+    cos = (d0 * d1).sum(-1) / np.linalg.norm(d0, axis=-1) / np.linalg.norm(d1, axis=-1)
+    assert cos.min() > 0.999

@@ -149,3 +149,45 @@ def test_batched_fetch_equals_items_and_loader_order_is_seeded():
     a = [b["label"].tolist() for b in ResumableLoader(ds, 16, seed=3, collate_fn=collate_batched)]
     b = [b["label"].tolist() for b in ResumableLoader(ds, 16, seed=3, collate_fn=collate_batched)]
     assert a == b and sum(len(x) for x in a) == 40
+
+
+def test_a_folder_of_real_files_is_a_dataset(tmp_path):
+    """BVH and BEAT2-style npz files in one folder become body windows through the same pipeline;
+    a folder of G1 CSV files becomes robot windows."""
+    from motionlab.core.body import smpl22_skeleton
+    from motionlab.core.motion import Motion
+    from motionlab.core.rotations import axis_angle_to_quat
+    from motionlab.data.dataset import DataConfig, WindowData
+    from motionlab.io.bvh import write_bvh
+    from motionlab.io.g1 import write_unitree_csv
+    from motionlab.io.smplx import write_smplx_npz
+    from motionlab.robots.g1 import G1_LOWER, G1_UPPER
+    from motionlab.robots.motion import RobotMotion
+
+    rng = np.random.default_rng(0)
+    human, robot = tmp_path / "human", tmp_path / "robot"
+    human.mkdir()
+    robot.mkdir()
+    for i in range(8):
+        T = 60 + 5 * i
+        aa = 0.3 * np.sin(np.arange(T)[:, None, None] / (4 + i) + rng.uniform(0, 6, (1, 22, 3)))
+        root = np.stack([0.02 * np.arange(T), np.zeros(T), np.full(T, 0.93)], 1)
+        m = Motion(30, smpl22_skeleton(), root, axis_angle_to_quat(aa))
+        (write_bvh if i % 2 else write_smplx_npz)(human / (f"take{i}" + (".bvh" if i % 2 else ".npz")), m)
+        q = G1_LOWER + (G1_UPPER - G1_LOWER) * (0.5 + 0.3 * np.sin(np.arange(T)[:, None] / 6 + rng.uniform(0, 6, 29)))
+        write_unitree_csv(robot / f"take{i}.csv", RobotMotion(30, root, np.tile([1.0, 0, 0, 0], (T, 1)), q))
+
+    body = WindowData(DataConfig(root=str(human), window=16, stride=8, cache_dir=str(tmp_path / "cache")))
+    assert body.dims() == {"body": 136}
+    assert sorted(c.files["human"].suffix for c in body.clips) == [".bvh"] * 4 + [".npz"] * 4
+    n = sum(len(body.dataset(s)) for s in ("train", "val", "test"))
+    assert n == sum((60 + 5 * i - 16) // 8 + 1 for i in range(8))  # every window of every clip, once
+    batch = next(iter(body.loader("train")))
+    assert batch["body"].shape[1:] == (16, 136) and np.isfinite(batch["body"].numpy()).all()
+
+    g1 = WindowData(DataConfig(root=str(robot), streams=["g1_joints"], window=16, stride=8,
+                               cache_dir=str(tmp_path / "cache")))
+    assert g1.dims() == {"g1_joints": 29}
+    paired = WindowData(DataConfig(root=str(human), paired_root=str(robot), streams=["body", "g1_joints"],
+                                   window=16, stride=8, cache_dir=str(tmp_path / "cache")))
+    assert len(paired.clips) == 8 and paired.dims() == {"body": 136, "g1_joints": 29}

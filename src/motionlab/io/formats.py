@@ -229,6 +229,12 @@ def convert_file(input, output, fps: Optional[float] = None, format: Optional[st
         from motionlab.robots.g1_fk import robot_to_motion
 
         obj = robot_to_motion(obj)
+    elif out_name == "smplx":
+        from motionlab.core.body import SMPL22_NAMES
+        from motionlab.core.mapping import to_smpl22
+
+        if list(obj.skeleton.names) != SMPL22_NAMES:  # SMPL-X poses live on the SMPL body layout
+            obj = to_smpl22(obj)
     elif kind != out_kind:
         raise MotionLabError(
             f"cannot convert {kind} motion ({name}) to {out_kind} format {out_name!r}: "
