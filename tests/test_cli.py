@@ -96,7 +96,10 @@ def test_render_gif(tmp_path):
     import imageio.v2 as imageio
 
     frames = imageio.mimread(out)
-    assert len(frames) == 10  # 20 frames at 30 fps drawn at 15 fps
+    assert len(frames) == 7  # 20 frames at 30 fps drawn every 3rd frame: exact 100 ms GIF delays
+    from PIL import Image
+
+    assert Image.open(out).info["duration"] == 100  # plays at the clip's true speed
     img = np.asarray(frames[3])[..., :3]
     assert img.std() > 5  # something is drawn, not a blank canvas
 
@@ -108,6 +111,17 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "broken.bvh" in err and "line" in err
     assert main(["data", "inspect", str(tmp_path / "nothing.xyz")]) == 2
+    good = tmp_path / "good.bvh"
+    from motionlab.io.bvh import write_bvh
+
+    write_bvh(good, _walk(10))
+    for fps in ("nan", "inf", "-5", "0", "abc"):  # argparse rejects them: exit status 2, a usage line
+        with pytest.raises(SystemExit) as exit_info:
+            main(["data", "convert", str(good), str(tmp_path / "o.bvh"), "--fps", fps])
+        assert exit_info.value.code == 2
+    (tmp_path / "folder.bvh").mkdir()
+    assert main(["data", "convert", str(good), str(tmp_path / "folder.bvh")]) == 2  # a folder, not a file
+    assert "folder" in capsys.readouterr().err
     assert main(["data", "convert", str(bad), str(tmp_path / "out.bvh")]) == 2
     assert not (tmp_path / "out.bvh").exists()
 

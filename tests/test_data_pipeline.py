@@ -151,6 +151,49 @@ def test_batched_fetch_equals_items_and_loader_order_is_seeded():
     assert a == b and sum(len(x) for x in a) == 40
 
 
+def test_changed_splits_in_a_manifest_build_new_windows(tmp_path):
+    """The window cache is keyed by each clip's split too: moving clips between splits is never stale."""
+    import json
+
+    from motionlab.core.body import smpl22_skeleton
+    from motionlab.core.motion import Motion
+    from motionlab.core.rotations import axis_angle_to_quat
+    from motionlab.data.dataset import DataConfig, WindowData
+    from motionlab.io.npz import save_motion_npz
+
+    rng = np.random.default_rng(0)
+    clips = []
+    for i in range(6):
+        aa = 0.2 * rng.normal(size=(1, 22, 3)) * np.ones((40, 1, 1))
+        save_motion_npz(tmp_path / f"c{i}.npz", Motion(30, smpl22_skeleton(), np.zeros((40, 3)) + [0, 0, 0.9],
+                                                        axis_angle_to_quat(aa)))
+        clips.append({"id": f"c{i}", "files": {"human": f"c{i}.npz"}, "split": "train" if i < 4 else "test",
+                      "style": "walk"})
+    (tmp_path / "manifest.json").write_text(json.dumps({"clips": clips}))
+    cfg = DataConfig(root=str(tmp_path), window=16, stride=8, cache_dir=str(tmp_path / "cache"))
+    a = WindowData(cfg)
+    assert (len(a.dataset("train")), len(a.dataset("test"))) == (16, 8)  # 4 windows per clip
+    for c in clips:
+        c["split"] = "test" if c["split"] == "train" else "train"
+    (tmp_path / "manifest.json").write_text(json.dumps({"clips": clips}))
+    b = WindowData(cfg)
+    assert b.key != a.key
+    assert (len(b.dataset("train")), len(b.dataset("test"))) == (8, 16)
+
+
+def test_same_name_in_two_subfolders_is_two_clips(tmp_path):
+    from motionlab.core.body import smpl22_skeleton
+    from motionlab.core.motion import Motion
+    from motionlab.data.sources import scan_folder
+    from motionlab.io.bvh import write_bvh
+
+    m = Motion(30, smpl22_skeleton(), np.zeros((5, 3)), np.tile([1.0, 0, 0, 0], (5, 22, 1)))
+    for sub in ("subject1", "subject2"):
+        (tmp_path / sub).mkdir()
+        write_bvh(tmp_path / sub / "walk.bvh", m)
+    assert [c.id for c in scan_folder(tmp_path)] == ["subject1/walk", "subject2/walk"]
+
+
 def test_a_folder_of_real_files_is_a_dataset(tmp_path):
     """BVH and BEAT2-style npz files in one folder become body windows through the same pipeline;
     a folder of G1 CSV files becomes robot windows."""

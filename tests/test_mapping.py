@@ -165,7 +165,12 @@ def test_retarget_follows_source_bone_directions(table, scale, insert):
     got = bone_directions(out.positions(), list(range(22)))
     want = bone_directions(src.positions(), src_idx)
     assert np.abs(got - want).max() < 1e-6
-    assert np.allclose(out.root_pos, src.positions()[:, src.skeleton.index(table["pelvis"])])
+    hips = src.positions()[:, src.skeleton.index(table["pelvis"])]
+    assert np.allclose(out.root_pos[:, :2], hips[:, :2])  # the root follows the source hips on the ground
+    # ... and its height keeps the lowest foot where the source's lowest foot is
+    feet = ["left_ankle", "right_ankle", "left_foot", "right_foot"]
+    src_low = src.positions()[:, [src.skeleton.index(table[n]) for n in feet], 2].min()
+    assert out.positions()[:, [SMPL22_NAMES.index(n) for n in feet], 2].min() == pytest.approx(src_low, abs=1e-9)
     # joints whose bones fix the rotation fully (pelvis, chest) get the original world rotation back
     _, w_out = out.fk()
     _, w_base = m.fk()
@@ -238,4 +243,7 @@ def test_real_rigs_limbs_follow_the_source(reference_dir, file):
         d /= np.linalg.norm(d, axis=-1, keepdims=True)
         e /= np.linalg.norm(e, axis=-1, keepdims=True)
         assert np.abs(d - e).max() < 1e-6, (a, b)
-    assert np.allclose(out.root_pos, sp[:, src.skeleton.index(mapping["pelvis"])])
+    assert np.allclose(out.root_pos[:, :2], sp[:, src.skeleton.index(mapping["pelvis"]), :2])
+    feet = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot") if n in mapping]
+    src_low = sp[:, [src.skeleton.index(mapping[n]) for n in feet], 2].min()
+    assert tp[:, [SMPL22_NAMES.index(n) for n in feet], 2].min() == pytest.approx(src_low, abs=1e-9)

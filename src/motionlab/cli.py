@@ -14,6 +14,17 @@ from typing import List, Optional
 from motionlab.errors import MotionLabError
 
 
+def _positive(text: str) -> float:
+    """argparse type: a positive, finite number (frame rates)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number")
+    return value
+
+
 def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2, sort_keys=True, default=str))
 
@@ -149,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("convert", help="convert between formats (any motion -> BVH / npz; G1 formats among themselves)")
     s.add_argument("input")
     s.add_argument("output")
-    s.add_argument("--fps", type=float, default=None, help="resample to this frame rate")
+    s.add_argument("--fps", type=_positive, default=None, help="resample to this frame rate")
     s.add_argument("--format", default=None, help="output format (default: from the extension)")
     s.add_argument("--in-format", default=None, help="input format (default: detected)")
     s.set_defaults(fn=cmd_data_convert)
@@ -165,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("render", help="stick-figure video of one or more motion files side by side")
     s.add_argument("files", nargs="+")
     s.add_argument("-o", "--output", required=True, help="OUT.mp4 or OUT.gif")
-    s.add_argument("--fps", type=float, default=None)
+    s.add_argument("--fps", type=_positive, default=None)
     s.add_argument("--caption", default=None)
     s.add_argument("--mjcf", default=None, help="render G1 clips with MuJoCo using this model file")
     s.set_defaults(fn=cmd_data_render)
@@ -193,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--run", required=True, help="run folder of a trained retarget model")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--format", default=None, choices=["beyondmimic", "unitree-csv", "gmr-pkl", "npz"])
-    s.add_argument("--fps", type=float, default=None)
+    s.add_argument("--fps", type=_positive, default=None)
     s.add_argument("--render", default=None, help="also write a side-by-side video (mp4/gif)")
     s.add_argument("--mjcf", default=None, help="render the robot with MuJoCo using this model file")
     s.set_defaults(fn=cmd_retarget)

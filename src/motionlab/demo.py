@@ -162,11 +162,11 @@ def _keypoint_picture(corpus: Path, clip: Dict, out: Path) -> Optional[Path]:
     return out
 
 
-def _tokenizer_ablation(out: Path) -> List[str]:
+def _tokenizer_ablation(corpus: Path, out: Path) -> List[str]:
     from motionlab.train.ablation import run_ablation
 
     cfg = Path(__file__).parent / "configs" / "ablation" / "tokenizer_tiny.yaml"
-    abl = run_ablation(cfg, seeds=2, out_dir=out / "ablation_tokenizer")
+    abl = run_ablation(cfg, seeds=2, out_dir=out / "ablation_tokenizer", overrides=[f"data.root={corpus}"])
     abl = Path(abl)
     table = (abl / "table.md").read_text()
     plots = sorted(p.relative_to(out).as_posix() for p in (abl / "plots").glob("*.png"))
@@ -228,7 +228,7 @@ def run_demo(out="motionlab_demo", quick: bool = False, seed: int = 0) -> Path:
     md += _pictures(corpus, clips, out)
     if not quick:
         progress("tiny tokenizer ablation (6 variants x 2 seeds)")
-        md += _tokenizer_ablation(out)
+        md += _tokenizer_ablation(corpus, out)
         progress("tiny learned retargeter and a retargeted clip")
         md += _retarget(corpus, clips, out)
     progress("writing the report")

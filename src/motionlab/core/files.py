@@ -37,12 +37,20 @@ def atomic_path(path: PathLike) -> Iterator[str]:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise MotionLabError("the output folder does not exist", file=path, place="path")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=folder)
+    if path.is_dir():
+        raise MotionLabError("the output path is a folder, not a file", file=path, place="path")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=folder)
+    except OSError as e:
+        raise MotionLabError(f"cannot write here ({e.strerror})", file=path, place="path") from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
         yield tmp
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise MotionLabError(f"cannot replace the file ({e.strerror})", file=path, place="path") from None
     except BaseException:
         try:
             os.unlink(tmp)

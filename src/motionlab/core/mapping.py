@@ -339,5 +339,15 @@ def to_smpl22(motion: Motion) -> Motion:
     src_pos = motion.positions()
     meta = dict(motion.meta)
     meta["smpl22_mapping"] = dict(mapping)
-    return replace(motion, skeleton=target, root_pos=src_pos[:, sidx["pelvis"]].copy(), local_quat=quat,
-                   joint_pos=None, extras={k: v.copy() for k, v in motion.extras.items()}, meta=meta)
+    root = src_pos[:, sidx["pelvis"]].copy()
+    out = replace(motion, skeleton=target, root_pos=root, local_quat=quat,
+                  joint_pos=None, extras={k: v.copy() for k, v in motion.extras.items()}, meta=meta)
+    if T:
+        # the two bodies' legs differ in length: keep the feet where the source's feet are, so the
+        # clip's floor contact (and with it foot-skating and penetration numbers) survives the mapping
+        feet = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot") if n in mapping]
+        if feet:
+            src_low = src_pos[:, [sidx[n] for n in feet], 2].min()
+            tgt_low = out.positions()[:, [tix[n] for n in feet], 2].min()
+            out.root_pos[:, 2] += src_low - tgt_low
+    return out

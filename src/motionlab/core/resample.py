@@ -17,7 +17,7 @@ from motionlab.errors import MotionLabError
 
 def resample_times(num_frames: int, fps_in: float, fps_out: float) -> np.ndarray:
     """Output sample times in seconds (see module docstring). Equal rates keep every frame."""
-    if fps_in <= 0 or fps_out <= 0:
+    if not (np.isfinite(fps_in) and np.isfinite(fps_out)) or fps_in <= 0 or fps_out <= 0:
         raise MotionLabError(f"frame rates must be positive, got {fps_in} -> {fps_out}")
     if num_frames < 1:
         raise MotionLabError("cannot resample an empty clip")

@@ -38,6 +38,20 @@ def file_digest(path, algo: str = "sha256") -> str:
     return h.hexdigest()
 
 
+def code_fingerprint(*subpackages: str) -> str:
+    """Hash of motionlab's version and the source files of ``subpackages`` (e.g. ``"io"``, ``"data"``):
+    part of every cache key, so a change to a reader or a feature definition makes caches stale."""
+    import motionlab
+
+    base = Path(motionlab.__file__).resolve().parent
+    h = hashlib.sha256(motionlab.__version__.encode())
+    for sub in subpackages:
+        for f in sorted((base / sub).rglob("*.py")):
+            h.update(f.relative_to(base).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def cache_key(sources: Iterable, settings: Mapping) -> str:
     """Key of a cache entry from its source files (content-hashed) and preprocessing settings."""
     h = hashlib.sha256()
@@ -103,8 +117,14 @@ class ArrayCache:
                                                      indent=1, sort_keys=True, default=str))
             final = self.path(key)
             if final.exists():
+                if self._verify(key) is not None:  # another process built it meanwhile: keep theirs
+                    return
                 shutil.rmtree(final, ignore_errors=True)
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                if self._verify(key) is None:  # lost a race to a writer whose entry is broken
+                    raise MotionLabError("could not place the cache entry", file=final) from None
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

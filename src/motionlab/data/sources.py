@@ -39,7 +39,10 @@ def builtin_corpus(scale: str = "tiny", seed: int = 0) -> Path:
     """The synthetic corpus folder, generated once into the cache directory and reused."""
     from motionlab.data.synth.corpus import generate_corpus
 
-    folder = default_cache_dir() / "synth" / f"{scale}-seed{seed}"
+    from motionlab.data.cache import code_fingerprint
+
+    # a new generator writes a new folder: a corpus made by older code is never reused
+    folder = default_cache_dir() / "synth" / f"{scale}-seed{seed}-{code_fingerprint('data/synth')[:10]}"
     if not (folder / MANIFEST).exists():
         generate_corpus(folder, scale=scale, seed=seed)
     return folder
@@ -65,6 +68,7 @@ def scan_folder(root) -> List[Clip]:
     for path in sorted(root.rglob("*")):
         if not path.is_file():
             continue
+        cid = path.relative_to(root).with_suffix("").as_posix()  # subject1/walk and subject2/walk differ
         ext = path.suffix.lower()
         if ext in HUMAN_EXT:
             kind = "human"
@@ -76,7 +80,7 @@ def scan_folder(root) -> List[Clip]:
                 continue
             if kind == "robot" and _is_seulzx(path):
                 # a seulzx file holds both sides of the pair
-                clip = clips.setdefault(path.stem, Clip(path.stem))
+                clip = clips.setdefault(cid, Clip(cid))
                 clip.files["human"] = path
         elif ext == ".wav":
             kind = "audio"
@@ -84,7 +88,7 @@ def scan_folder(root) -> List[Clip]:
             kind = "words"
         else:
             continue
-        clip = clips.setdefault(path.stem, Clip(path.stem))
+        clip = clips.setdefault(cid, Clip(cid))
         clip.files.setdefault(kind, path)
     if not clips:
         raise MotionLabError("no motion files found (looked for .bvh, .npz, .csv, .pkl)", file=root)

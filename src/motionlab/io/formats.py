@@ -219,7 +219,9 @@ def convert_file(input, output, fps: Optional[float] = None, format: Optional[st
     if out_name is None:
         ext = Path(output).suffix.lower()
         if kind == "robot":
-            out_name = {".csv": "unitree-csv", ".pkl": "gmr-pkl", ".npz": "beyondmimic", ".bvh": "bvh"}.get(ext)
+            # a seulzx pair stays a seulzx file: BeyondMimic has no place for its human half
+            npz = "seulzx" if "smplx_pose_body" in obj.extras else "beyondmimic"
+            out_name = {".csv": "unitree-csv", ".pkl": "gmr-pkl", ".npz": npz, ".bvh": "bvh"}.get(ext)
         else:
             out_name = {".bvh": "bvh", ".npz": "npz"}.get(ext)
         if out_name is None:

@@ -161,7 +161,7 @@ def _scalar_str(a: np.ndarray) -> Optional[str]:
 
 def read_smplx_npz(
     path: PathLike,
-    up: str = "y",
+    up: Optional[str] = None,
     fps: Optional[float] = None,
     pelvis_offset: Optional[Sequence[float]] = None,
 ) -> Motion:
@@ -169,7 +169,9 @@ def read_smplx_npz(
 
     Args:
         path: the npz file.
-        up: the data's up axis, ``"y"`` (BEAT2, SMPL-X exports) or ``"z"`` (AMASS).
+        up: the data's up axis, ``"y"`` (BEAT2, SMPL-X exports) or ``"z"`` (AMASS). ``None`` decides
+            from the frame-rate key: AMASS writes ``mocap_framerate`` (Z up), BEAT2 ``mocap_frame_rate``
+            (Y up); the choice is recorded in ``meta["up_axis"]``.
         fps: frame rate to use instead of the file's ``mocap_frame_rate`` (needed when it has none).
         pelvis_offset: ``(3,)`` metres in the data frame added to ``trans`` (SMPL's ``J_0``); default 0.
 
@@ -178,8 +180,10 @@ def read_smplx_npz(
         ``smplx_trans``, ``smplx_expressions`` ... and whose ``meta["smplx"]`` holds everything
         needed to write the file back exactly (see the module docstring).
     """
-    W = world_map(up)
     arrays = load_npz(path)
+    if up is None:
+        up = "z" if ("mocap_framerate" in arrays and "mocap_frame_rate" not in arrays) else "y"
+    W = world_map(up)
     for key in ("poses", "trans"):
         if key not in arrays:
             raise MotionLabError(f"missing key {key!r} (keys: {sorted(arrays)})", file=path, place=f"key {key!r}")

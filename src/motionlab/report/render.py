@@ -186,8 +186,11 @@ def render(figures: Sequence[Figure], out, fps: float, caption: Optional[str] = 
     if max_seconds is not None:
         T = min(T, int(max_seconds * fps) + 1)
     step = 1
-    if ext == ".gif" and fps > 15:  # GIFs at 15 fps stay small and play at the right speed
-        step = int(round(fps / 15))
+    if ext == ".gif":
+        # GIF frame delays are whole hundredths of a second: keep every step-th frame, with the
+        # smallest step at or below ~15 fps whose delay is exact, so the clip plays at its true speed
+        step = next((k for k in range(1, 31) if fps / k <= 15.5 and abs(100.0 * k / fps - round(100.0 * k / fps)) < 1e-6),
+                    max(1, int(round(fps / 15))))
     frames = range(0, T, step)
     out.parent.mkdir(parents=True, exist_ok=True)
     if ext == ".mp4":
@@ -252,6 +255,8 @@ def render_files(files: Sequence, output, fps: Optional[float] = None, caption: 
             rates.append(obj.fps)
         elif kind == "robot":
             if mjcf:
+                if len(files) > 1:
+                    raise MotionLabError("--mjcf renders one robot clip on its own; pass a single G1 file")
                 return render_robot_mujoco(obj, mjcf, output, fps or obj.fps)
             figures.append(figure_from_robot(obj, Path(f).name))
             rates.append(obj.fps)
@@ -277,8 +282,15 @@ def render_robot_mujoco(robot, mjcf, output, fps: float, width: int = 480, heigh
 
     from motionlab.robots.mujoco_model import render_frames
 
-    frames = render_frames(mjcf, robot, width, height)
     output = Path(output)
+    if output.suffix.lower() not in (".mp4", ".gif"):
+        raise MotionLabError(f"unknown video extension {output.suffix!r}; valid: .mp4, .gif", file=output)
+    if abs(fps - robot.fps) > 1e-6:
+        robot = robot.resample(fps)
+    try:
+        frames = render_frames(mjcf, robot, width, height)
+    except RuntimeError as e:  # no OpenGL back-end on this machine
+        raise MotionLabError(f"MuJoCo could not render ({e}); drop --mjcf for stick figures", file=mjcf) from None
     with imageio.get_writer(output, fps=fps, **({"codec": "libx264", "ffmpeg_log_level": "error"}
                                                if output.suffix.lower() == ".mp4" else {})) as w:
         for img in frames:

@@ -256,18 +256,29 @@ def collect_history(run_dir: Path) -> Dict[str, List[Tuple[float, float]]]:
     return out
 
 
-def _check_same_config(run_dir: Path, cfg: Any) -> None:
+#: keys that change how a run is watched, not what it learns: a finished run is reused across them
+OPERATIONAL = ("train.progress", "train.log_every", "train.checkpoint_every", "data.num_workers",
+               "data.cache_dir")
+
+
+def _finished_run_status(run_dir: Path, cfg: Any) -> str:
+    """``"same"`` (reuse the finished run), ``"extend"`` (only resume-safe keys such as
+    ``train.max_steps`` changed: train on from the checkpoint) or an error for any other change."""
     from motionlab.config import CONFIG_FILE, config_diff, load_config
     from motionlab.train.engine import RESUME_SAFE
 
     saved_path = run_dir / CONFIG_FILE
     if not saved_path.is_file():
-        return
+        return "same"
     saved = load_config(type(cfg), saved_path)
-    changed = [k for k in config_diff(saved, cfg) if not k.startswith(RESUME_SAFE)]
-    if changed:
-        raise MotionLabError(f"this finished run was trained with a different config ({', '.join(changed)}); "
+    changed = [k for k in config_diff(saved, cfg) if not k.startswith(OPERATIONAL)]
+    if not changed:
+        return "same"
+    unsafe = [k for k in changed if not k.startswith(RESUME_SAFE)]
+    if unsafe:
+        raise MotionLabError(f"this finished run was trained with a different config ({', '.join(unsafe)}); "
                              "use a new output folder or delete the run folder", file=run_dir)
+    return "extend"
 
 
 def _latents_fn(recipe: str):
@@ -290,11 +301,14 @@ def _run_one(spec: AblationSpec, variant: Variant, seed: int, run_dir: Path, ove
 
     cfg = variant_config(spec, variant, seed, overrides)
     metrics_path = run_dir / engine.METRICS_FILE
-    if metrics_path.is_file():
-        _check_same_config(run_dir, cfg)
+    status = _finished_run_status(run_dir, cfg) if metrics_path.is_file() else "train"
+    if status == "same":
         log.info("skipping finished run %s", run_dir)
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     else:
+        if status == "extend":  # e.g. more steps asked for: train on from the last checkpoint
+            log.info("extending finished run %s", run_dir)
+            metrics_path.unlink()
         t0 = time.time()
         engine.train(spec.recipe, cfg=cfg, run_dir=run_dir, resume=True)
         metrics = engine.evaluate(run_dir, recipe=spec.recipe)
