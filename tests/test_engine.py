@@ -6,6 +6,7 @@ import csv
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import List
 
 import lightning as L
@@ -20,7 +21,7 @@ from motionlab.errors import MotionLabError
 from motionlab.recipes.base import Recipe
 from motionlab.recipes.registry import RECIPES, get_recipe
 from motionlab.train.adaptive import DynamicWeightAverage, UncertaintyWeighting, build_balancer
-from motionlab.train.callbacks import NonFiniteTraining, StageSchedule
+from motionlab.train.callbacks import LastCheckpoint, NonFiniteTraining, StageSchedule
 from motionlab.train.checkpoint import load_checkpoint
 from motionlab.train.config import StageConfig, TrainConfig
 from motionlab.train.data import ResumableLoader
@@ -44,15 +45,39 @@ class ToyConfig:
     hidden: int = 16
     dropout: float = 0.2
     nan_steps: List[int] = field(default_factory=list)  # global steps whose loss is made NaN
+    quantize: bool = False  # put an EMA-codebook quantizer (buffers updated in forward) in the middle
+    nan_input_steps: List[int] = field(default_factory=list)  # global steps whose input batch is made NaN
+
+
+class QuantNet(nn.Module):
+    """3 -> 4 -> EMA-codebook VQ (8 codes) -> 1: its codebook buffers change in every training forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from motionlab.nn.registry import build_quantizer
+
+        self.enc = nn.Linear(3, 4)
+        self.quant = build_quantizer("ema", 4, codebook_size=8, kmeans_init=False, threshold_ema_dead_code=0)
+        self.dec = nn.Linear(4, 1)
+
+    def forward(self, x):
+        out = self.quant(self.enc(x)[:, None, :])
+        return self.dec(out.z_q[:, 0]) + 0.0 * out.loss
 
 
 class ToyModule(RecipeModule):
     def __init__(self, cfg: ToyConfig) -> None:
         super().__init__(cfg)
-        self.model = nn.Sequential(nn.Linear(3, cfg.hidden), nn.Tanh(), nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, 1))
+        if cfg.quantize:
+            self.model = QuantNet()
+        else:
+            self.model = nn.Sequential(nn.Linear(3, cfg.hidden), nn.Tanh(), nn.Dropout(cfg.dropout),
+                                       nn.Linear(cfg.hidden, 1))
 
     def training_step(self, batch, batch_idx):
         x, y = batch
+        if self.global_step in self.cfg.nan_input_steps:
+            x = x * float("nan")
         loss = nn.functional.mse_loss(self.model(x), y)
         if self.global_step in self.cfg.nan_steps:
             loss = loss * float("nan")
@@ -371,3 +396,155 @@ def test_ddp_two_cpu_processes(tmp_path):
     # 100 items / 2 ranks / 8 per batch = 7 batches each per epoch: the shards are disjoint and cover all
     assert len(r0["seen"]) == len(r1["seen"]) == 50
     assert not set(r0["seen"]) & set(r1["seen"])
+
+
+# --- non-finite buffers, EMA, schedules on resume, 16-mixed, atomic writes ------------------------
+
+
+def _finite(t):
+    return bool(torch.isfinite(t).all())
+
+
+def test_nan_batch_does_not_poison_ema_codebook_buffers(tmp_path):
+    snaps = {}
+
+    class Watch(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            snaps[trainer.global_step] = {"before": _weights(dict(pl_module.named_buffers()))}
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            snaps[trainer.global_step - 1]["after"] = _weights(dict(pl_module.named_buffers()))
+
+    cfg = toy_cfg("quantize=true", "train.max_steps=8", "train.checkpoint_every=2", "train.val_every=-1",
+                  "nan_input_steps=[3]")
+    run = train(TOY, cfg, tmp_path / "run", callbacks=[Watch()])
+    embed = "model.quant.vq._codebook.embed"
+    assert not torch.equal(snaps[2]["before"][embed], snaps[2]["after"][embed])  # buffers do move in forward
+    for name, before in snaps[3]["before"].items():  # the NaN batch: every buffer put back as it was
+        assert torch.equal(before, snaps[3]["after"][name]), name
+    ckpt = load_checkpoint(run / "checkpoints/last.ckpt")
+    assert ckpt["global_step"] == 8
+    assert embed in ckpt["state_dict"] and "model.quant.vq._codebook.embed_avg" in ckpt["state_dict"]
+    assert all(_finite(v) for v in ckpt["state_dict"].values() if v.is_floating_point())
+    hist = json.loads((run / "history.json").read_text())
+    skipped = [e for e in hist["events"] if e["kind"] == "skipped_step"]
+    assert [e["step"] for e in skipped] == [4] and skipped[0]["buffer"].startswith("model.quant.vq._codebook")
+    assert hist["status"] == "completed"
+
+
+class _StubTrainer:
+    def __init__(self, step, saved):
+        self.global_step = step
+        self.callbacks = []
+        self.saved = saved
+
+    def save_checkpoint(self, path, weights_only=False):
+        self.saved.append(self.global_step)
+
+
+def test_last_checkpoint_refuses_non_finite_buffers(tmp_path):
+    saved = []
+    module = QuantNet()
+    writer = LastCheckpoint(tmp_path / "last.ckpt", every_n_steps=1)
+    assert writer.save(_StubTrainer(1, saved), module) is True
+    with torch.no_grad():
+        module.quant.vq._codebook.embed_avg[0, 0, 0] = float("nan")  # a buffer, not a parameter
+    assert LastCheckpoint.nonfinite_state(_StubTrainer(2, saved), module) == "quant.vq._codebook.embed_avg"
+    assert writer.save(_StubTrainer(2, saved), module) is False  # refused, step 1 kept
+    with pytest.raises(NonFiniteTraining, match="embed_avg"):
+        writer.save(_StubTrainer(3, saved), module, final=True)
+    assert saved == [1]
+
+
+def test_step_is_bad_under_16_mixed_counts_only_the_loss():
+    from motionlab.train.callbacks import step_is_bad
+
+    for precision in ("32", "bf16-mixed"):
+        assert step_is_bad(loss_finite=True, grads_finite=False, precision=precision)
+        assert not step_is_bad(loss_finite=True, grads_finite=True, precision=precision)
+    # the GradScaler already skips overflowing steps: not a bad step unless the loss itself is non-finite
+    assert not step_is_bad(loss_finite=True, grads_finite=False, precision="16-mixed")
+    assert step_is_bad(loss_finite=False, grads_finite=False, precision="16-mixed")
+    assert step_is_bad(loss_finite=True, grads_finite=True, precision="16-mixed", buffers_finite=False)
+
+
+def test_ema_start_step_not_below_max_steps_is_rejected(tmp_path):
+    with pytest.raises(MotionLabError, match="ema_start_step"):
+        train(TOY, toy_cfg("train.max_steps=20", "train.ema_decay=0.9", "train.ema_start_step=20"), tmp_path / "r")
+
+
+def test_load_run_before_ema_start_uses_the_trained_weights(tmp_path):
+    cfg = toy_cfg("train.max_steps=40", "train.ema_decay=0.9", "train.ema_start_step=30", "train.val_every=-1")
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        train(TOY, cfg, tmp_path / "run", callbacks=[KillAt(25)])
+    ckpt = load_checkpoint(tmp_path / "run/checkpoints/last.ckpt")
+    assert ckpt["global_step"] == 20 and int(ckpt["averaging_state"]["n_averaged"]) == 0
+    loaded = load_run(tmp_path / "run", recipe=TOY)
+    assert loaded.ema is False
+    for k, v in loaded.module.state_dict().items():
+        assert torch.equal(v, ckpt["current_model_state"][k]), k
+    assert any(not torch.equal(ckpt["state_dict"][k], ckpt["current_model_state"][k]) for k in ckpt["state_dict"])
+
+
+def test_ema_averages_parameters_and_buffers_follow_the_raw_model(tmp_path):
+    cfg = toy_cfg("quantize=true", "train.max_steps=12", "train.ema_decay=0.8", "train.val_every=-1")
+    run = train(TOY, cfg, tmp_path / "run")
+    ckpt = load_checkpoint(run / "checkpoints/last.ckpt")
+    raw, avg = ckpt["current_model_state"], ckpt["state_dict"]
+    buffers = [k for k in raw if "_codebook" in k]
+    assert "model.quant.vq._codebook.embed" in buffers
+    for k in buffers:
+        assert torch.equal(avg[k], raw[k]), k  # not averaged
+    assert not torch.allclose(avg["model.enc.weight"], raw["model.enc.weight"])  # parameters are
+    loaded = load_run(run, recipe=TOY)
+    assert loaded.ema
+    state = loaded.module.state_dict()
+    for k in raw:
+        assert torch.equal(state[k], raw[k] if k in buffers else avg[k]), k
+    # an older checkpoint whose state_dict holds averaged buffers: load_run still takes the raw ones
+    ckpt["state_dict"] = {k: (v + 1.0 if k in buffers and v.is_floating_point() else v) for k, v in avg.items()}
+    torch.save(ckpt, run / "checkpoints/old.ckpt")
+    state = load_run(run, recipe=TOY, checkpoint=run / "checkpoints/old.ckpt").module.state_dict()
+    assert all(torch.equal(state[k], raw[k]) for k in buffers)
+
+
+def _lr_trajectory():
+    lrs = {}
+
+    class LR(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            lrs[trainer.global_step] = trainer.optimizers[0].param_groups[0]["lr"]
+
+    return lrs, LR()
+
+
+def test_resume_with_more_steps_follows_the_longer_schedule(tmp_path):
+    fresh_lrs, rec = _lr_trajectory()
+    train(TOY, toy_cfg("train.max_steps=40", "train.val_every=-1"), tmp_path / "fresh", callbacks=[rec])
+    train(TOY, toy_cfg("train.max_steps=10", "train.val_every=-1"), tmp_path / "ext")
+    ext_lrs, rec = _lr_trajectory()
+    train(TOY, toy_cfg("train.max_steps=40", "train.val_every=-1"), tmp_path / "ext", callbacks=[rec])
+    assert sorted(ext_lrs) == list(range(10, 40))
+    for step in range(10, 40):
+        assert ext_lrs[step] == pytest.approx(fresh_lrs[step], rel=1e-9, abs=1e-12), step
+    assert fresh_lrs[39] < fresh_lrs[10]  # a real decay, not a flat line
+
+
+def test_run_folder_text_files_use_the_shared_atomic_writer(tmp_path, monkeypatch):
+    import motionlab.config as config_mod
+    import motionlab.train.callbacks as callbacks_mod
+    import motionlab.train.engine as engine_mod
+    from motionlab.core.files import atomic_write_text
+
+    written = []
+
+    def recording(path, text):
+        written.append(Path(path).name)
+        atomic_write_text(path, text)
+
+    for mod in (config_mod, callbacks_mod, engine_mod):
+        monkeypatch.setattr(mod, "atomic_write_text", recording)  # fails if the module has its own copy
+    run = train(TOY, toy_cfg("train.max_steps=4", "train.val_every=-1"), tmp_path / "run")
+    evaluate(run, recipe=TOY)
+    assert {"config.yaml", "run.json", "history.json", "metrics.json"} <= set(written)
+    assert not [p for p in run.iterdir() if ".tmp" in p.name]

@@ -31,6 +31,7 @@ import typing
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
+from motionlab.core.files import atomic_write_text
 from motionlab.errors import MotionLabError
 
 T = TypeVar("T")
@@ -349,9 +350,7 @@ def save_config(cfg: Any, run_dir: PathLike, name: str = CONFIG_FILE) -> Path:
     out = Path(run_dir) / name
     out.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    atomic_write_text(out, text)
     return out
 
 

@@ -7,14 +7,15 @@
 * :class:`LastCheckpoint` - writes ``checkpoints/last.ckpt`` atomically every N steps and at the end.
 * :class:`RunRecorder` - ``history.json`` and the data module's normalisation statistics in the run folder.
 * :class:`AtomicCheckpointIO` - atomic checkpoint writes, ``weights_only=True`` reads.
-* :func:`make_ema` - Lightning's ``EMAWeightAveraging``.
+* :class:`ScheduleHorizon` - on resume, stretches the warmup/cosine schedule to the (new) ``max_steps``.
+* :func:`make_ema` - Lightning's ``EMAWeightAveraging`` with buffers that follow the raw model.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-import os
 import random
 import time
 from pathlib import Path
@@ -22,12 +23,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, Checkpoint
+from lightning.pytorch.callbacks import Callback, Checkpoint, EMAWeightAveraging
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from motionlab.core.files import atomic_write_text
 from motionlab.errors import MotionLabError
 from motionlab.train.checkpoint import atomic_torch_save
 from motionlab.train.config import StageConfig
+from motionlab.train.schedules import WarmupCosine
 
 log = logging.getLogger("motionlab.train")
 
@@ -39,9 +42,7 @@ def _is_rank_zero(trainer) -> bool:
 
 
 def _write_json_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=1, default=_json_default))
 
 
 def _json_default(x: Any) -> Any:
@@ -140,7 +141,7 @@ class RunRecorder(Callback):
 
 
 class NonFiniteTraining(MotionLabError):
-    """Training stopped: too many optimizer steps in a row had non-finite gradients or loss."""
+    """Training stopped: too many optimizer steps in a row had non-finite gradients, loss or buffers."""
 
 
 def _grads_finite(params: List[torch.Tensor]) -> bool:
@@ -151,53 +152,115 @@ def _grads_finite(params: List[torch.Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack([n.float() for n in norms])).all())
 
 
-class NonFiniteGuard(Callback):
-    """Skip every optimizer step whose gradients hold NaN/Inf; stop after ``max_bad_steps`` in a row.
+def first_nonfinite(named_tensors: Any) -> Optional[str]:
+    """The name of the first floating-point tensor of ``(name, tensor)`` pairs holding NaN/Inf, else ``None``."""
+    for name, t in named_tensors:
+        if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()):
+            if not bool(torch.isfinite(t.detach()).all()):
+                return name
+    return None
 
-    The check runs in ``on_before_optimizer_step`` (after backward, after AMP unscaling and, under DDP,
-    after the gradient all-reduce, so every rank decides alike): on a bad step every gradient is set to
-    ``None``, so the optimizer leaves those weights and their moments untouched. A batch whose returned
-    loss is non-finite also counts as bad. ``max_bad_steps`` consecutive bad batches raise
-    :class:`NonFiniteTraining` before anything is saved, so no checkpoint ever holds corrupted weights.
+
+def scaler_handles_overflow(precision: str) -> bool:
+    """True where a GradScaler runs (``16-mixed``): it skips steps with inf/NaN gradients itself and lowers
+    its scale, so such gradients are routine overflow, not a sign of a diverging run."""
+    return str(precision) == "16-mixed"
+
+
+def step_is_bad(loss_finite: bool, grads_finite: bool, precision: str = "32", buffers_finite: bool = True) -> bool:
+    """Whether a training step counts as a bad (non-finite) step for :class:`NonFiniteGuard`.
+
+    A non-finite loss or non-finite buffers (e.g. an EMA codebook poisoned by a NaN batch) are always bad.
+    Non-finite gradients are bad except under ``16-mixed``, where the GradScaler's overflow skips are
+    expected and only a non-finite loss means trouble.
+    """
+    if not loss_finite or not buffers_finite:
+        return True
+    if scaler_handles_overflow(precision):
+        return False
+    return not grads_finite
+
+
+class NonFiniteGuard(Callback):
+    """Skip every step whose loss, gradients or buffers turn NaN/Inf; stop after ``max_bad_steps`` in a row.
+
+    * Gradients are checked in ``on_before_optimizer_step`` (after backward, after AMP unscaling and, under
+      DDP, after the gradient all-reduce, so every rank decides alike): on a bad step every gradient is set
+      to ``None``, so the optimizer leaves those weights and their moments untouched. Under ``16-mixed`` the
+      GradScaler already skips overflowing steps: they are left to it and not counted (see :func:`step_is_bad`).
+    * Buffers (EMA codebooks, running statistics) change in the forward pass, where skipping the optimizer
+      step does not help: the floating-point buffers are copied before each batch and, when any of them is
+      non-finite after the step, all buffers are put back from that copy and the step counts as bad.
+    * A batch whose returned loss is non-finite counts as bad.
+
+    ``max_bad_steps`` consecutive bad batches raise :class:`NonFiniteTraining` before anything is saved,
+    so no checkpoint ever holds corrupted weights. ``precision`` is the trainer's resolved precision
+    (``None``: read from the trainer at setup).
     """
 
-    def __init__(self, max_bad_steps: int = 5, recorder: Optional[RunRecorder] = None) -> None:
+    def __init__(self, max_bad_steps: int = 5, recorder: Optional[RunRecorder] = None,
+                 precision: Optional[str] = None) -> None:
         self.max_bad_steps = max(1, int(max_bad_steps))
         self.recorder = recorder
+        self.precision = precision
         self.bad_in_row = 0
         self.skipped = 0
-        self._bad_batch = False
+        self._grads_bad = False
+        self._buffers: Optional[Dict[str, torch.Tensor]] = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if self.precision is None:
+            self.precision = str(getattr(trainer, "precision", "32"))
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._bad_batch = False
+        self._grads_bad = False
+        self._buffers = {n: b.detach().clone() for n, b in pl_module.named_buffers()}
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
         params = [p for g in optimizer.param_groups for p in g["params"]]
         if not _grads_finite(params):
-            for p in params:
-                p.grad = None
-            self._bad_batch = True
+            self._grads_bad = True
+            if not scaler_handles_overflow(self.precision or "32"):
+                for p in params:
+                    p.grad = None
+
+    def _restore_buffers(self, pl_module, bad: str, step: int) -> None:
+        snap = self._buffers or {}
+        with torch.no_grad():
+            for name, b in pl_module.named_buffers():
+                old = snap.get(name)
+                if old is None or old.shape != b.shape or old.dtype != b.dtype:
+                    raise NonFiniteTraining(
+                        f"training stopped at step {step}: buffer {bad} became non-finite and buffer {name} "
+                        f"cannot be restored from its copy taken before the step (it was added or reshaped). "
+                        f"The last checkpoint is intact; check the data for NaN values.")
+                b.copy_(old)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = int(trainer.global_step)
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss.detach()).all()):
-            self._bad_batch = True
-        if not self._bad_batch:
+        loss_ok = not (isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss.detach()).all()))
+        bad_buffer = first_nonfinite(pl_module.named_buffers())
+        if bad_buffer is not None:
+            self._restore_buffers(pl_module, bad_buffer, step)
+            log.warning("non-finite buffer %s at step %d: buffers restored from before the step", bad_buffer, step)
+        self._buffers = None
+        if not step_is_bad(loss_ok, not self._grads_bad, self.precision or "32", bad_buffer is None):
             self.bad_in_row = 0
             return
         self.bad_in_row += 1
         self.skipped += 1
-        step = int(trainer.global_step)
-        log.warning("non-finite loss/gradients at step %d: optimizer step skipped (%d in a row, %d in all)",
+        log.warning("non-finite loss/gradients/buffers at step %d: step skipped (%d in a row, %d in all)",
                     step, self.bad_in_row, self.skipped)
         if self.recorder is not None:
-            self.recorder.note("skipped_step", trainer, in_a_row=self.bad_in_row)
+            info = {"buffer": bad_buffer} if bad_buffer is not None else {}
+            self.recorder.note("skipped_step", trainer, in_a_row=self.bad_in_row, **info)
         pl_module.log("train/skipped_steps", float(self.skipped), on_step=True, on_epoch=False)
         if self.bad_in_row >= self.max_bad_steps:
             raise NonFiniteTraining(
                 f"training stopped at step {step}: {self.bad_in_row} optimizer steps in a row had non-finite "
-                f"loss or gradients (each was skipped; no weights were changed by them). The last checkpoint "
-                f"is intact. Try a lower train.lr, more train.warmup_steps, a smaller train.grad_clip, "
+                f"loss, gradients or buffers (each was skipped; no weights were changed by them). The last "
+                f"checkpoint is intact. Try a lower train.lr, more train.warmup_steps, a smaller train.grad_clip, "
                 f"train.precision=32, or check the data for NaN values."
             )
 
@@ -346,8 +409,12 @@ class StageSchedule(Callback):
 class LastCheckpoint(Checkpoint):
     """Write ``last.ckpt`` every ``every_n_steps`` optimizer steps and after the final step.
 
-    It refuses (raises) to save weights that are not finite. Being a ``Checkpoint`` it runs after every
-    other callback at batch end (after the EMA update, the RNG capture and the non-finite guard).
+    It refuses to save state that is not finite: parameters, buffers, and the EMA-averaged model when
+    weight averaging runs. A refused save is logged (and noted in ``history.json`` as
+    ``checkpoint_refused``) and the last good checkpoint stays in place; a refused *final* save raises
+    :class:`NonFiniteTraining`, so a run never ends "completed" with weights it could not keep. Being a
+    ``Checkpoint`` it runs after every other callback at batch end (after the EMA update, the RNG capture
+    and the non-finite guard).
     """
 
     def __init__(self, path, every_n_steps: int = 100, recorder: Optional[RunRecorder] = None) -> None:
@@ -369,18 +436,43 @@ class LastCheckpoint(Checkpoint):
         step = int(trainer.global_step)
         if step == self._saved_step or step == 0:
             return
-        if step % self.every == 0 or self._is_final(trainer):
-            self.save(trainer, pl_module)
+        final = self._is_final(trainer)
+        if step % self.every == 0 or final:
+            self.save(trainer, pl_module, final=final)
 
-    def save(self, trainer, pl_module) -> None:
-        for name, p in pl_module.named_parameters():
-            if not bool(torch.isfinite(p.detach()).all()):
-                raise NonFiniteTraining(f"refusing to checkpoint non-finite weights ({name}) at step "
-                                        f"{trainer.global_step}", file=self.path)
+    @staticmethod
+    def nonfinite_state(trainer, pl_module) -> Optional[str]:
+        """Name of the first non-finite parameter or buffer of the module or of the EMA model, else ``None``."""
+        bad = first_nonfinite(itertools.chain(pl_module.named_parameters(), pl_module.named_buffers()))
+        if bad is not None:
+            return bad
+        for cb in getattr(trainer, "callbacks", ()):
+            avg = getattr(cb, "_average_model", None)
+            if isinstance(cb, EMAWeightAveraging) and avg is not None:
+                bad = first_nonfinite(itertools.chain(avg.named_parameters(), avg.named_buffers()))
+                if bad is not None:
+                    return f"EMA model {bad}"
+        return None
+
+    def save(self, trainer, pl_module, final: bool = False) -> bool:
+        """Write the checkpoint; ``False`` (and nothing written) when the state is not finite."""
+        step = int(trainer.global_step)
+        bad = self.nonfinite_state(trainer, pl_module)
+        if bad is not None:
+            kept = f"step {self._saved_step}" if self._saved_step > 0 else "the one already there, if any"
+            msg = (f"refusing to checkpoint non-finite state ({bad}) at step {step}; the last good checkpoint "
+                   f"({kept}) is kept")
+            log.error(msg)
+            if self.recorder is not None:
+                self.recorder.note("checkpoint_refused", trainer, tensor=bad)
+            if final:
+                raise NonFiniteTraining(msg, file=self.path)
+            return False
         trainer.save_checkpoint(str(self.path), weights_only=False)  # full state, for resuming
-        self._saved_step = int(trainer.global_step)
+        self._saved_step = step
         if self.recorder is not None:
             self.recorder.flush(trainer)
+        return True
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -393,17 +485,112 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         return torch.load(path, map_location=map_location or "cpu", weights_only=True)
 
 
+# --- schedule horizon --------------------------------------------------------------------------
+
+
+def retarget_schedules(trainer, total: int, warmup: int) -> int:
+    """Give every :class:`WarmupCosine` factor of the trainer's ``LambdaLR`` schedulers the length ``total``
+    (and warmup ``min(warmup, total)``) and set the optimizers' current lr from it; returns how many changed.
+
+    ``LambdaLR.load_state_dict`` restores the factor's saved fields, so a run resumed with a larger
+    ``train.max_steps`` would otherwise keep decaying towards the old end.
+    """
+    changed = 0
+    total = max(1, int(total))
+    warmup = min(max(0, int(warmup)), total)
+    for config in getattr(trainer, "lr_scheduler_configs", ()):
+        sched = config.scheduler
+        lambdas = getattr(sched, "lr_lambdas", None)
+        if not lambdas or not any(isinstance(f, WarmupCosine) for f in lambdas):
+            continue
+        for f in lambdas:
+            if isinstance(f, WarmupCosine) and (f.total, f.warmup) != (total, warmup):
+                f.total, f.warmup = total, warmup
+                changed += 1
+        step = int(sched.last_epoch)
+        for group, base, f in zip(sched.optimizer.param_groups, sched.base_lrs, lambdas):
+            group["lr"] = base * f(step)
+        sched._last_lr = [g["lr"] for g in sched.optimizer.param_groups]
+    return changed
+
+
+class ScheduleHorizon(Callback):
+    """After a resume has restored the schedulers, stretch their :class:`WarmupCosine` factors to the current
+    config's schedule length (``total_fn(trainer)``) and warmup (see :func:`retarget_schedules`)."""
+
+    def __init__(self, total_fn, warmup: int) -> None:
+        self.total_fn = total_fn
+        self.warmup = int(warmup)
+
+    def on_train_start(self, trainer, pl_module) -> None:  # runs after restore_training_state
+        total = int(self.total_fn(trainer))
+        if retarget_schedules(trainer, total, self.warmup):
+            log.info("learning-rate schedule stretched to %d steps", total)
+
+
 # --- EMA ---------------------------------------------------------------------------------------
 
 
-def make_ema(decay: float, start_step: int = 0) -> Callback:
-    """Lightning's ``EMAWeightAveraging``: checkpoints keep the EMA weights under ``state_dict`` (raw ones
-    under ``current_model_state``); validation uses the EMA weights; after fitting the module holds them."""
-    from lightning.pytorch.callbacks import EMAWeightAveraging
+def _n_averaged(avg) -> int:
+    n = getattr(avg, "n_averaged", None)
+    return int(n) if n is not None else 0
 
+
+class BufferFollowingEMA(EMAWeightAveraging):
+    """``EMAWeightAveraging`` over parameters only (``use_buffers=False``): buffers (EMA codebooks, running
+    statistics) are copied from the raw model, never averaged, so the averaged model's codes match its
+    usage statistics and reset codes are not blended.
+
+    Until the first average is taken (``n_averaged == 0``, e.g. before ``train.ema_start_step``) validation
+    and the end of fitting keep the raw weights instead of the untrained initial copy.
+    """
+
+    def __init__(self, decay: float, update_starting_at_step: Optional[int] = None) -> None:
+        super().__init__(use_buffers=False, decay=decay, update_starting_at_step=update_starting_at_step)
+        self._swapped = False
+
+    def _has_average(self) -> bool:
+        return self._average_model is not None and _n_averaged(self._average_model) > 0
+
+    def _sync_buffers(self, pl_module) -> None:
+        if self._average_model is None:
+            return
+        with torch.no_grad():
+            for avg_b, cur_b in zip(self._average_model.module.buffers(), pl_module.buffers()):
+                avg_b.copy_(cur_b.to(avg_b.device))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        self._sync_buffers(pl_module)
+
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        self._swapped = self._has_average()
+        if self._swapped:
+            self._sync_buffers(pl_module)
+            super().on_validation_epoch_start(trainer, pl_module)
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if self._swapped:
+            super().on_validation_epoch_end(trainer, pl_module)
+        self._swapped = False
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if self._has_average():
+            self._sync_buffers(pl_module)
+            super().on_train_end(trainer, pl_module)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: Dict[str, Any]) -> None:
+        self._sync_buffers(pl_module)
+        super().on_save_checkpoint(trainer, pl_module, checkpoint)
+
+
+def make_ema(decay: float, start_step: int = 0) -> Callback:
+    """Lightning's ``EMAWeightAveraging`` of the parameters (:class:`BufferFollowingEMA`): checkpoints keep
+    the EMA parameters with the raw buffers under ``state_dict`` (the raw state under
+    ``current_model_state``); validation uses the EMA weights; after fitting the module holds them."""
     if not (0.0 < decay < 1.0):
         raise MotionLabError(f"train.ema_decay must lie in (0, 1), got {decay}")
-    return EMAWeightAveraging(decay=decay, update_starting_at_step=start_step or None)
+    return BufferFollowingEMA(decay=decay, update_starting_at_step=start_step or None)
 
 
 def progress_bar(kind: str) -> Optional[Callback]:
@@ -429,4 +616,6 @@ def progress_bar(kind: str) -> Optional[Callback]:
 __all__ = [
     "HISTORY_FILE", "RunRecorder", "NonFiniteTraining", "NonFiniteGuard", "RandomStateKeeper", "StageSchedule",
     "LastCheckpoint", "AtomicCheckpointIO", "make_ema", "progress_bar", "get_rng_state", "set_rng_state",
+    "BufferFollowingEMA", "ScheduleHorizon", "retarget_schedules", "step_is_bad", "scaler_handles_overflow",
+    "first_nonfinite",
 ]

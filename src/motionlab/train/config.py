@@ -19,8 +19,10 @@ class TrainConfig:
     Learning rate: linear warmup from ``warmup_start * lr`` to ``lr`` over ``warmup_steps``, then a cosine
     decay to ``min_lr_ratio * lr`` at the last step (``max_steps``, or the estimated total for epoch-limited
     runs). ``grad_clip`` is a global L2 norm (0 = off). ``ema_decay`` > 0 keeps an exponential moving
-    average of the weights (Lightning's ``EMAWeightAveraging``): it is what validation, evaluation and
-    :func:`motionlab.train.engine.load_run` use.
+    average of the parameters (Lightning's ``EMAWeightAveraging``; buffers such as EMA codebooks follow the
+    raw model): it is what validation, evaluation and :func:`motionlab.train.engine.load_run` use once it
+    has averaged at least once. Averaging starts after ``ema_start_step`` steps, which must be below
+    ``max_steps``.
     """
 
     max_steps: int = 1000  # -1: limited by max_epochs only

@@ -32,6 +32,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 import torch
 
 from motionlab.config import CONFIG_FILE, apply_overrides, config_diff, load_config, save_config
+from motionlab.core.files import atomic_write_text
 from motionlab.errors import MotionLabError
 from motionlab.recipes.base import Recipe
 from motionlab.train.checkpoint import CHECKPOINT_DIR, LAST, load_checkpoint
@@ -98,10 +99,7 @@ def _read_run_info(run_dir: Path) -> Dict[str, Any]:
 
 
 def _write_json(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, default=lambda x: x.item() if hasattr(x, "item") else str(x)),
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=1, default=lambda x: x.item() if hasattr(x, "item") else str(x)))
 
 
 def _is_launcher_rank_zero() -> bool:
@@ -116,6 +114,14 @@ def train_section(cfg: Any) -> TrainConfig:
         raise MotionLabError(f"config {type(cfg).__name__} has no 'train' section of type TrainConfig")
     if tcfg.max_steps <= 0 and tcfg.max_epochs <= 0:
         raise MotionLabError("set train.max_steps or train.max_epochs to a positive number", place="train")
+    if tcfg.ema_decay > 0 and tcfg.ema_start_step < 0:
+        raise MotionLabError(f"train.ema_start_step must be >= 0, got {tcfg.ema_start_step}",
+                             place="train.ema_start_step")
+    if tcfg.ema_decay > 0 and tcfg.max_steps > 0 and tcfg.ema_start_step >= tcfg.max_steps:
+        raise MotionLabError(
+            f"train.ema_start_step={tcfg.ema_start_step} is not below train.max_steps={tcfg.max_steps}: the EMA "
+            f"would never average anything; lower train.ema_start_step or set train.ema_decay=0",
+            place="train.ema_start_step")
     return tcfg
 
 
@@ -267,7 +273,8 @@ def train(
     import lightning as L
 
     from motionlab.train.callbacks import (AtomicCheckpointIO, LastCheckpoint, NonFiniteGuard, RandomStateKeeper,
-                                           RunRecorder, make_ema, progress_bar)
+                                           RunRecorder, ScheduleHorizon, make_ema, progress_bar)
+    from motionlab.train.optim import total_steps
 
     rec = resolve_recipe(recipe)
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / f"{rec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -294,8 +301,12 @@ def train(
     module, data = rec.build(cfg)
 
     accelerator = _accelerator(tcfg)
+    precision = resolve_precision(tcfg.precision, accelerator)
     recorder = RunRecorder(run_dir, tcfg.log_every, _restore_history(run_dir, resume_step))
-    cbs: List[Any] = [RandomStateKeeper(tcfg.seed), NonFiniteGuard(tcfg.nan_max_bad_steps, recorder), recorder]
+    cbs: List[Any] = [RandomStateKeeper(tcfg.seed), NonFiniteGuard(tcfg.nan_max_bad_steps, recorder, precision),
+                      recorder]
+    if resuming:  # the restored schedule keeps its saved length: stretch it to this run's max_steps
+        cbs.append(ScheduleHorizon(lambda tr: total_steps(tcfg, tr), tcfg.warmup_steps))
     from lightning.pytorch.callbacks import LearningRateMonitor
 
     cbs.append(LearningRateMonitor(logging_interval="step"))
@@ -321,7 +332,7 @@ def train(
         devices=tcfg.num_devices,
         num_nodes=tcfg.num_nodes,
         strategy=_strategy(tcfg, accelerator),
-        precision=resolve_precision(tcfg.precision, accelerator),
+        precision=precision,
         max_steps=tcfg.max_steps if tcfg.max_steps > 0 else -1,
         max_epochs=tcfg.max_epochs if tcfg.max_epochs > 0 else (-1 if tcfg.max_steps > 0 else None),
         gradient_clip_val=(tcfg.grad_clip or None) if module.automatic_optimization else None,
@@ -352,8 +363,8 @@ def train(
 class LoadedRun:
     """A trained run: unpacks as ``cfg, module, stats``.
 
-    ``module`` is the recipe's LightningModule in eval mode with the EMA weights when the run used EMA
-    (else the raw ones); ``model`` is its plain ``nn.Module`` (``module.model``, or ``module`` itself);
+    ``module`` is the recipe's LightningModule in eval mode with the EMA parameters (and the raw buffers)
+    when the run used EMA and had averaged at least once (else the raw weights); ``model`` is its plain ``nn.Module`` (``module.model``, or ``module`` itself);
     ``stats`` maps a stream name to its :class:`motionlab.data.windows.Normalizer` (``"default"`` for a
     plain ``normalization.npz``).
     """
@@ -387,6 +398,25 @@ def load_normalization(run_dir) -> Dict[str, Any]:
     return out
 
 
+def _weights_to_load(module: Any, ckpt: Dict[str, Any]) -> "tuple[Dict[str, Any], bool]":
+    """(state dict, whether it holds EMA weights) for ``module`` from a checkpoint.
+
+    With weight averaging the parameters come from the EMA model (``state_dict``) and the buffers from the
+    raw model (``current_model_state``): buffers such as EMA codebooks are never averaged. When the
+    averaging state says nothing was averaged yet (``n_averaged == 0``, e.g. the run stopped before
+    ``train.ema_start_step``), ``state_dict`` is the untrained initial copy: the raw state is used.
+    """
+    raw = ckpt.get("current_model_state")
+    if not isinstance(raw, dict):
+        return ckpt["state_dict"], False
+    n = (ckpt.get("averaging_state") or {}).get("n_averaged")
+    if n is not None and int(n) == 0:
+        return raw, False
+    buffers = {name for name, _ in module.named_buffers()}
+    state = {k: (raw[k] if k in buffers and k in raw else v) for k, v in ckpt["state_dict"].items()}
+    return state, True
+
+
 def load_run(run_dir, recipe: Union[None, str, Recipe] = None, checkpoint: Union[None, str, os.PathLike] = None,
              map_location: Any = "cpu") -> LoadedRun:
     """Rebuild a trained run from its folder (config, weights with ``weights_only=True``, statistics).
@@ -402,15 +432,16 @@ def load_run(run_dir, recipe: Union[None, str, Recipe] = None, checkpoint: Union
     ckpt_file = Path(checkpoint) if checkpoint is not None else run_dir / CHECKPOINT_DIR / LAST
     ckpt = load_checkpoint(ckpt_file, map_location=map_location)
     module = rec.make_model(cfg)
+    state, ema = _weights_to_load(module, ckpt)
     try:
-        module.load_state_dict(ckpt["state_dict"], strict=True)
+        module.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise MotionLabError(f"checkpoint does not fit the model built from config.yaml ({e})",
                              file=ckpt_file) from None
     module.eval()
     info = _read_run_info(run_dir) if (run_dir / RUN_FILE).is_file() else {}
     return LoadedRun(cfg=cfg, module=module, stats=load_normalization(run_dir), recipe=rec, run_dir=run_dir,
-                     step=int(ckpt.get("global_step", 0)), ema="current_model_state" in ckpt, info=info)
+                     step=int(ckpt.get("global_step", 0)), ema=ema, info=info)
 
 
 def evaluate(run_dir, recipe: Union[None, str, Recipe] = None) -> Dict[str, Any]:
