@@ -201,6 +201,27 @@ def test_g1_clips_inside_official_limits(manifest):
         assert 0.6 < float(np.median(r.root_pos[:, 2])) < 0.82  # G1 pelvis height scale
 
 
+def test_g1_mapping_rarely_needs_the_clamp_and_follows_the_body(manifest):
+    """The written clips are clamped; the analytic angles themselves should already be (nearly) inside
+    the limits, and the G1 knees should bend when the body's knees bend."""
+    from motionlab.core.rotations import geodesic_angle
+    from motionlab.data.synth.robot import body_to_g1
+    from motionlab.robots.g1 import joint_index, limit_violations
+
+    for e in manifest["clips"]:
+        if e["kind"] != "locomotion":
+            continue
+        m = _read_motion(e["files"]["human"])
+        raw = body_to_g1(m, clamp=False)
+        frac, excess = limit_violations(raw.joint_pos)
+        assert frac < 0.05 and excess.max() < 0.2, (e["id"], frac, excess.max())
+        if e["style"] in ("walk", "run"):
+            L = m.local_matrices()
+            human_knee = geodesic_angle(np.eye(3), L[:, m.skeleton.index("left_knee")])
+            g1_knee = raw.joint_pos[:, joint_index("left_knee_joint")]
+            assert np.corrcoef(human_knee, g1_knee)[0, 1] > 0.9, e["id"]
+
+
 def _bc_inputs(manifest):
     from motionlab.io.audio import read_audio
 

@@ -21,7 +21,12 @@ import numpy as np
 from motionlab.core.body import smpl22_skeleton
 from motionlab.core.kinematics import forward_kinematics
 from motionlab.core.motion import Motion
-from motionlab.core.rotations import euler_to_matrix, matrix_to_quat, quat_fix_continuity
+from motionlab.core.rotations import euler_to_matrix, matrix_to_euler, matrix_to_quat, quat_fix_continuity
+
+# ankle pitch range relative to the shank (rad): about 30 deg one way and 50 deg the other, a human
+# range that is also the G1 ankle's (-0.873 .. 0.524 rad, official limits). A foot kept level in
+# the world during a fast swing would otherwise ask for 100 deg at the ankle.
+ANKLE_PITCH_RANGE = (-0.87, 0.52)
 
 SIDES = ("left", "right")
 
@@ -168,6 +173,13 @@ REST_HANDS = np.array([[0.02, 0.21, -0.52], [0.02, -0.21, -0.52]])
 ELBOW_POLE = np.array([[-1.0, 0.4, -0.3], [-1.0, -0.4, -0.3]])
 
 
+def _limit_ankle(R: np.ndarray) -> np.ndarray:
+    """Ankle rotations relative to the shank with their pitch kept in :data:`ANKLE_PITCH_RANGE`."""
+    e = matrix_to_euler(R, "YXZ")
+    e[..., 0] = np.clip(e[..., 0], *ANKLE_PITCH_RANGE)
+    return euler_to_matrix(e, "YXZ")
+
+
 def build_motion(ctrl: BodyControls, fps: float = 30.0, extras: Optional[Dict[str, np.ndarray]] = None,
                  meta: Optional[Dict[str, Any]] = None) -> Motion:
     """Solve the controls into a SMPL-22 :class:`Motion` (local rotations, w-first quaternions)."""
@@ -193,7 +205,7 @@ def build_motion(ctrl: BodyControls, fps: float = 30.0, extras: Optional[Dict[st
                                        pole_world=ctrl.knee_pole[:, s])
         L[:, hip] = np.swapaxes(ctrl.pelvis_rot, -1, -2) @ R_hip
         L[:, knee] = R_knee
-        L[:, ankle] = np.swapaxes(R_hip @ R_knee, -1, -2) @ ctrl.foot_rot[:, s]
+        L[:, ankle] = _limit_ankle(np.swapaxes(R_hip @ R_knee, -1, -2) @ ctrl.foot_rot[:, s])
         sh, el, wr, col = idx[f"{side}_shoulder"], idx[f"{side}_elbow"], idx[f"{side}_wrist"], idx[f"{side}_collar"]
         sign = 1.0 if side == "left" else -1.0
         target = chest_p + np.einsum("tij,tj->ti", chest_R, ctrl.hand_target[:, s])

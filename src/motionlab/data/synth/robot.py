@@ -31,8 +31,10 @@ def _T(R: np.ndarray) -> np.ndarray:
     return np.swapaxes(R, -1, -2)
 
 
-def body_to_g1(motion: Motion) -> RobotMotion:
-    """Map a SMPL-22 :class:`Motion` to a G1 :class:`RobotMotion` (Unitree order, same fps)."""
+def body_to_g1(motion: Motion, clamp: bool = True) -> RobotMotion:
+    """Map a SMPL-22 :class:`Motion` to a G1 :class:`RobotMotion` (Unitree order, same fps).
+
+    ``clamp=False`` returns the raw analytic angles (to measure how often the limits bind)."""
     sk = motion.skeleton
     idx = {n: sk.index(n) for n in sk.names}
     L = motion.local_matrices()
@@ -71,7 +73,8 @@ def body_to_g1(motion: Motion) -> RobotMotion:
         put(f"{side}_wrist_roll_joint", wrist[:, 0])
         put(f"{side}_wrist_pitch_joint", wrist[:, 1])
         put(f"{side}_wrist_yaw_joint", wrist[:, 2])
-    q = clamp_to_limits(q)
+    if clamp:
+        q = clamp_to_limits(q)
     root_pos = motion.root_pos * (G1_PELVIS_HEIGHT / STAND_PELVIS_HEIGHT)
     root_quat = quat_fix_continuity(matrix_to_quat(G[:, idx["pelvis"]]), dim=0)
     meta = {k: v for k, v in motion.meta.items() if k in ("style", "kind", "caption", "id")}
