@@ -160,6 +160,39 @@ def test_per_level_usage():
         M.code_usage_per_level(idx, [4, 4, 4])
 
 
+def test_usage_summary_one_protocol_for_every_recipe():
+    # one level: codes 0,0,1,3 of 4 -> p = (.5, .25, 0, .25), ppl = 2^1.5, one dead code of 4
+    one = M.usage_summary(np.array([[0, 0], [1, 3]]), 4)
+    assert one == pytest.approx({"perplexity": 2 ** 1.5, "perplexity_joint": 2 ** 1.5, "dead_code_ratio": 0.25})
+    assert M.usage_summary(np.array([0, 0, 1, 3]), [4]) == one
+    # two levels of 4: level 0 uniform (ppl 4, none dead), level 1 one code (ppl 1, 3 of 4 dead);
+    # the tuples (0,0),(1,0),(2,0),(3,0) are 4 distinct codes -> joint ppl 4
+    idx = np.stack([np.arange(8) % 4, np.zeros(8, dtype=int)], axis=1)
+    two = M.usage_summary(idx, [4, 4])
+    assert two["perplexity"] == pytest.approx(2.5) and two["perplexity_joint"] == pytest.approx(4.0)
+    assert two["dead_code_ratio"] == pytest.approx(0.375)
+    assert two["perplexity/1"] == pytest.approx(1.0) and two["dead_code_ratio/1"] == pytest.approx(0.75)
+    assert two["perplexity/0"] == pytest.approx(4.0) and two["dead_code_ratio/0"] == 0.0
+    with pytest.raises(MotionLabError):
+        M.usage_summary(idx, [4, 4, 4])
+
+
+def test_jerk_gap():
+    assert M.jerk_gap(3.0, 2.0) == pytest.approx(0.5)
+    assert M.jerk_gap(1.0, 2.0) == pytest.approx(0.5)
+    assert M.jerk_gap(2.0, 2.0) == 0.0
+    # a constant (mean) pose has zero jerk: the raw jerk would call it perfectly smooth, the gap calls it 1
+    T = 20
+    gt = np.sin(np.arange(T) / 3.0)[:, None] * np.ones((1, 4))
+    mean_pose = np.broadcast_to(gt.mean(axis=0), gt.shape)
+    assert M.mean_jerk(mean_pose, 30.0, kind="angles") == 0.0
+    assert M.jerk_gap(M.mean_jerk(mean_pose, 30.0, "angles"), M.mean_jerk(gt, 30.0, "angles")) == 1.0
+    with pytest.raises(MotionLabError):
+        M.jerk_gap(1.0, 0.0)
+    assert M.METRIC_DIRECTIONS["jerk_gap"] == "lower"
+    assert M.METRIC_DIRECTIONS["domain_separability"] == "lower"
+
+
 def test_recon_mse_and_mpjpe():
     assert M.recon_mse([[1.0, 2.0]], [[0.0, 0.0]]) == pytest.approx(2.5)
     gt = _skeleton_cloud()

@@ -32,6 +32,67 @@ def test_info_nce_hand_computed():
     assert float(info_nce(a[:1], a[:1])) == 0.0
 
 
+def test_info_nce_masks_same_clip_negatives():
+    from motionlab.recipes.retarget.model import info_nce
+
+    a = torch.eye(3)
+    # rows 0 and 1 come from one clip: each keeps only row 2 as a negative (logits 1 vs 0 at
+    # temperature 1 -> CE log(1 + e^-1)); row 2 keeps both (log(1 + 2 e^-1)); symmetric, so the mean
+    want = (2 * math.log(1 + math.exp(-1)) + math.log(1 + 2 * math.exp(-1))) / 3
+    got = float(info_nce(a, a, temperature=1.0, groups=torch.tensor([5, 5, 7])))
+    assert got == pytest.approx(want, abs=1e-6)
+    # every row of one clip: no negatives left, nothing to contrast
+    assert float(info_nce(a, a, temperature=1.0, groups=torch.tensor([1, 1, 1]))) == pytest.approx(0.0, abs=1e-7)
+    # distinct clips: the unmasked loss
+    assert float(info_nce(a, a, 1.0, groups=torch.arange(3))) == pytest.approx(float(info_nce(a, a, 1.0)))
+    with pytest.raises(MotionLabError):
+        info_nce(a, a, groups=torch.arange(2))
+
+
+def test_standardised_alignment_is_scale_free():
+    from motionlab.recipes.retarget.model import standardised_latent_mse
+    from motionlab.recipes.retarget.evaluate import relative_misalignment
+
+    torch.manual_seed(0)
+    z_r = torch.randn(8, 4, 3) * torch.tensor([1.0, 2.0, 0.5])
+    z_h = z_r + 0.1 * torch.randn(8, 4, 3)
+    rel = float(standardised_latent_mse(z_h, z_r))
+    # shrinking both latents 10x leaves the relative misalignment unchanged (the raw MSE drops 100x;
+    # only eps = 1e-6 in the variance differs)
+    assert float(standardised_latent_mse(z_h / 10, z_r / 10)) == pytest.approx(rel, rel=2e-3)
+    # hand-computed: per-channel std of z_r over batch and time
+    s = z_r.reshape(-1, 3).std(dim=0, unbiased=False)
+    assert rel == pytest.approx(float((((z_h - z_r) / s) ** 2).mean()), rel=1e-4)
+    assert relative_misalignment(z_h.numpy(), z_r.numpy()) == pytest.approx(rel, rel=1e-4)
+    # unrelated latents of the same spread: about 2
+    assert 1.5 < relative_misalignment(np.random.default_rng(1).standard_normal((4000, 3)),
+                                       np.random.default_rng(2).standard_normal((4000, 3))) < 2.5
+    # the scale is a stop-gradient: no gradient flows through it into z_r's spread
+    zr = z_r.clone().requires_grad_(True)
+    standardised_latent_mse(z_h, zr).backward()
+    sd = z_r.reshape(-1, 3).std(dim=0, unbiased=False)
+    assert torch.allclose(zr.grad, -2 * (z_h - z_r) / sd ** 2 / z_r.numel(), atol=1e-6)
+
+
+def test_nce_subset_is_seeded_and_spread():
+    from motionlab.recipes.retarget.evaluate import nce_subset
+
+    assert nce_subset(10, 1024).tolist() == list(range(10))
+    a, b = nce_subset(5000, 1024, seed=3), nce_subset(5000, 1024, seed=3)
+    assert np.array_equal(a, b) and len(np.unique(a)) == 1024 and np.all(np.diff(a) > 0)
+    assert a.max() > 4000  # not the first windows (in clip order)
+    assert not np.array_equal(a, nce_subset(5000, 1024, seed=4))
+
+
+def test_domain_separability():
+    from motionlab.recipes.retarget.evaluate import RETARGET_DIRECTIONS, domain_separability
+
+    assert domain_separability(0.5) == 0.0 and domain_separability(1.0) == 1.0
+    assert domain_separability(0.45) == pytest.approx(0.1) == domain_separability(0.55)
+    assert RETARGET_DIRECTIONS["domain_separability"] == "lower"
+    assert RETARGET_DIRECTIONS["domain_overlap_classifier"] == "none"  # not ranked: below 0.5 is noise
+
+
 def test_model_flows_and_loss_terms():
     from motionlab.recipes.retarget.model import LOSS_TERMS, RetargetModel
 
@@ -151,9 +212,22 @@ def test_cross_reconstruction_beats_mean_pose_and_matches_lookup(metrics):
     assert metrics["cross_mpjpe_mm"] < 1.3 * metrics["baseline_nearest_neighbour_mpjpe_mm"]
     assert metrics["cross"] < 1.2 * metrics["baseline_nearest_neighbour_nmse"]
     # the study's numbers are all present and sane
-    for k in ("recon", "cross", "align", "vel", "jerk", "ppl", "dcr", "domain_overlap_classifier"):
+    for k in ("recon", "cross", "align", "align_raw", "vel", "jerk", "jerk_gt", "jerk_gap", "perplexity",
+              "perplexity_joint", "dead_code_ratio", "domain_overlap_classifier", "domain_separability"):
         assert np.isfinite(metrics[k]), k
-    assert 1.0 <= metrics["ppl"] and 0.0 <= metrics["dcr"] <= 1.0
+    assert 1.0 <= metrics["perplexity"] <= metrics["perplexity_joint"] and 0.0 <= metrics["dead_code_ratio"] <= 1.0
+    for l in range(2):  # tiny.yaml: hybrid FSQ + 1 residual VQ level
+        assert 1.0 <= metrics[f"perplexity/{l}"] and 0.0 <= metrics[f"dead_code_ratio/{l}"] <= 1.0
+    assert metrics["perplexity"] == pytest.approx(0.5 * (metrics["perplexity/0"] + metrics["perplexity/1"]))
+    dcr = [metrics[f"dead_code_ratio/{l}"] for l in range(2)]
+    assert metrics["dead_code_ratio"] == pytest.approx(np.mean(dcr))
+    assert metrics["jerk_gap"] == pytest.approx(abs(metrics["jerk"] / metrics["jerk_gt"] - 1.0))
+    assert metrics["jerk_gap"] < 1.0  # not over-smoothed to a mean pose (which scores exactly 1)
+    assert metrics["domain_separability"] == pytest.approx(2 * abs(metrics["domain_overlap_classifier"] - 0.5))
+    assert 0.0 <= metrics["align"] < 2.0  # relative: better than unrelated latents of the same spread
+    rmse = metrics["cross_joint_rmse_per_joint_rad"]
+    assert len(rmse) == 29 and all(v >= metrics["cross_joint_mae_per_joint_rad"][k] - 1e-12 for k, v in rmse.items())
+    assert np.sqrt(np.mean(np.square(list(rmse.values())))) == pytest.approx(metrics["cross_joint_rmse_rad"])
     assert 0.0 <= metrics["clip_limit_violation_frames"] <= 1.0
     assert metrics["clip_joint_mae_rad"] < 0.6 * metrics["baseline_mean_pose_joint_mae_rad"]
     assert Path(metrics["plots"][0]).is_file()
@@ -348,6 +422,13 @@ def test_paired_folders_bvh_and_csv(corpus, tmp_path):
         h, r = data.arrays[f"{split}__body"], data.arrays[f"{split}__g1_joints"]
         assert h.shape[:2] == r.shape[:2] and h.shape[2:] == (136,) and r.shape[2:] == (29,)
     assert len(data.arrays["train__label"]) > 0
+    # batches carry the source clip of every window (to keep overlapping windows of one clip from
+    # being InfoNCE negatives of each other), one item at a time and whole batches alike
+    ds = data.dataset("train")
+    batch = ds.__getitems__([5, 0, 3])
+    clips = np.asarray(data.arrays["train__clip"])
+    assert batch["clip"].tolist() == clips[[5, 0, 3]].tolist() and ds[3]["clip"] == int(clips[3])
+    assert len(np.unique(clips)) > 1
 
 
 def test_anchor_stance_feet_keeps_a_planted_foot_still():

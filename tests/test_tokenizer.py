@@ -62,11 +62,17 @@ def test_usage_metrics_hand_computed():
     # single level: codes 0,0,1,3 of 4 -> p = (.5,.25,0,.25): ppl = exp(1.5 ln 2) = 2^1.5, one dead code
     m = usage_metrics(np.array([0, 0, 1, 3]), [4])
     assert m["perplexity"] == pytest.approx(2 ** 1.5) and m["dead_code_ratio"] == 0.25
-    # two levels of sizes 2 and 4: tuples (0,0),(0,1),(1,0),(1,1) -> joint ppl 4; dead: 0 of 2 + 2 of 4
+    assert m["perplexity_joint"] == m["perplexity"]
+    # two levels of sizes 2 and 4: each level uses 2 codes uniformly (ppl 2 each, mean 2); the tuples
+    # (0,0),(0,1),(1,0),(1,1) are 4 codes -> joint ppl 4; dead: 0 of 2 and 2 of 4 -> mean 0.25
     m = usage_metrics(np.array([[0, 0], [0, 1], [1, 0], [1, 1]]), [2, 4])
-    assert m["perplexity"] == pytest.approx(4.0)
-    assert m["dead_code_ratio"] == pytest.approx(2 / 6)
+    assert m["perplexity"] == pytest.approx(2.0) and m["perplexity_joint"] == pytest.approx(4.0)
+    assert m["dead_code_ratio"] == pytest.approx(0.25)
     assert m["perplexity/0"] == pytest.approx(2.0) and m["dead_code_ratio/1"] == 0.5
+    # the retarget recipe reports code usage through the same helper and keys
+    from motionlab.eval.metrics import usage_summary
+
+    assert usage_summary(np.array([[0, 0], [0, 1], [1, 0], [1, 1]]), [2, 4]) == m
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +94,12 @@ def tiny_run(tmp_path_factory):
 def test_tiny_training_beats_mean_pose_baseline(tiny_run):
     run, m = tiny_run
     on_disk = json.loads((run / "metrics.json").read_text())
-    for key in ("recon_mse", "vel_error", "mean_jerk", "mean_jerk_gt", "perplexity", "dead_code_ratio", "mpjpe",
-                "baseline_recon_mse", "baseline_vel_error", "baseline_mpjpe", "num_windows"):
+    for key in ("recon_mse", "vel_error", "mean_jerk", "mean_jerk_gt", "jerk_gap", "perplexity", "perplexity_joint",
+                "dead_code_ratio", "mpjpe", "baseline_recon_mse", "baseline_vel_error", "baseline_mpjpe",
+                "num_windows"):
         assert key in on_disk, key
         assert np.isfinite(on_disk[key]), key
+    assert m["jerk_gap"] == pytest.approx(abs(m["mean_jerk"] / m["mean_jerk_gt"] - 1.0))
     # held-out (test split) windows: the learned tokenizer beats predicting the training mean pose
     # (normalised MSE is dominated by channels nearly constant in training, so the clear margin is
     # asserted on joint positions)
@@ -151,7 +159,8 @@ def test_history_has_whole_split_validation_metrics(tiny_run):
     hist = json.loads((run / "history.json").read_text())
     assert hist["val"], "no validation was recorded"
     for rec in hist["val"]:
-        for key in ("val/recon_mse", "val/vel_error", "val/perplexity", "val/dead_code_ratio", "val/mean_jerk"):
+        for key in ("val/recon_mse", "val/vel_error", "val/perplexity", "val/dead_code_ratio", "val/mean_jerk",
+                    "val/jerk_gap"):
             assert key in rec, (key, rec)
     assert any("train/vq" in r for r in hist["train"])
 

@@ -108,12 +108,15 @@ def build_windows(cfg: DataConfig, clips: List[Clip]) -> Dict[str, np.ndarray]:
 
 
 class WindowDataset(Dataset):
-    """Normalised windows of one split: items are ``{stream: (window, D) float32, "label": int}``."""
+    """Normalised windows of one split: items are ``{stream: (window, D) float32, "label": int,
+    "clip": int}`` (``clip``: index of the source clip, shared by overlapping windows of one clip)."""
 
     def __init__(self, arrays: Dict[str, np.ndarray], split: str, streams: List[str],
                  normalizers: Dict[str, Normalizer]) -> None:
         self.x = {s: arrays[f"{split}__{s}"] for s in streams}
         self.label = np.asarray(arrays[f"{split}__label"])
+        clip = arrays.get(f"{split}__clip")
+        self.clip = np.asarray(clip) if clip is not None and len(clip) == len(self.label) else None
         self.norm = normalizers
 
     def __len__(self) -> int:
@@ -123,6 +126,8 @@ class WindowDataset(Dataset):
         item = {s: torch.from_numpy(np.asarray(self.norm[s](np.asarray(x[i], dtype=np.float32)), dtype=np.float32))
                 for s, x in self.x.items()}
         item["label"] = int(self.label[i])
+        if self.clip is not None:
+            item["clip"] = int(self.clip[i])
         return item
 
     def __getitems__(self, indices):
@@ -136,6 +141,8 @@ class WindowDataset(Dataset):
             block = np.asarray(x[idx[order]], dtype=np.float32)[inverse]
             batch[s] = torch.from_numpy(np.ascontiguousarray(self.norm[s](block), dtype=np.float32))
         batch["label"] = torch.from_numpy(np.asarray(self.label[idx], dtype=np.int64))
+        if self.clip is not None:
+            batch["clip"] = torch.from_numpy(np.asarray(self.clip[idx], dtype=np.int64))
         return batch
 
 
@@ -151,8 +158,13 @@ class WindowData:
         self.cfg = cfg
         self.clips = list_clips(cfg)
         cache = ArrayCache(Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir() / "windows")
+        from motionlab.data.cache import code_fingerprint
+
+        # the key covers the files, each clip's split and style, the settings and the code that reads
+        # and featurises them: a change to any of them builds a new entry
         settings = {"config": {k: v for k, v in asdict(cfg).items() if k not in ("batch_size", "num_workers", "cache_dir")},
-                    "feature_version": FEATURE_VERSION, "clips": [c.id for c in self.clips]}
+                    "feature_version": FEATURE_VERSION, "code": code_fingerprint("core", "io", "robots", "data"),
+                    "clips": [[c.id, c.split, c.style] for c in self.clips]}
         files = [str(p) for c in self.clips for k, p in c.files.items() if k in ("human", "robot")]
         self.key = cache_key(files, settings)
         self.arrays = cache.get_or_build(self.key, lambda: build_windows(cfg, self.clips), settings)

@@ -35,7 +35,8 @@ __all__ = [
     "height_weighted_sliding_mm", "ground_penetration", "seam_discontinuity",
     # tokenizers
     "code_usage", "code_usage_per_level", "perplexity", "perplexity_per_level", "dead_code_ratio",
-    "dead_code_ratio_per_level", "residual_usage", "recon_mse", "mpjpe", "pa_mpjpe", "accel_error",
+    "dead_code_ratio_per_level", "residual_usage", "usage_summary", "jerk_gap", "recon_mse", "mpjpe", "pa_mpjpe",
+    "accel_error",
     "similarity_align",
     # rotations / prediction
     "geodesic_deg", "wrap_deg", "yaw_abs_deg", "root_vel_mae",
@@ -397,6 +398,44 @@ def residual_usage(indices: ArrayLike, codebook_sizes: Union[int, Sequence[int]]
     _, joint = np.unique(rows, axis=0, return_counts=True)
     out["perplexity_joint"] = perplexity(joint)
     return out
+
+
+def usage_summary(indices: ArrayLike, codebook_sizes: Union[int, Sequence[int]]) -> Dict[str, float]:
+    """The ONE code-usage summary every recipe reports, over a whole evaluation set.
+
+    ``indices``: ``(N,)`` for a single-level quantizer or ``(N, L)`` for ``L`` levels (negatives
+    ignored); ``codebook_sizes``: one size, or one per level. Keys:
+
+    * ``perplexity``: mean over levels of each level's whole-set :func:`perplexity`;
+    * ``perplexity_joint``: perplexity of the level tuples taken as one code (equals
+      ``perplexity`` for one level);
+    * ``dead_code_ratio``: mean over levels of each level's :func:`dead_code_ratio`;
+    * ``perplexity/<l>``, ``dead_code_ratio/<l>``: per level (only when ``L > 1``).
+    """
+    idx = _int_indices(indices, "indices")
+    sizes = [int(codebook_sizes)] if np.isscalar(codebook_sizes) else [int(k) for k in codebook_sizes]
+    if len(sizes) == 1 and (idx.ndim == 1 or idx.shape[-1] != 1):
+        idx = idx.reshape(-1, 1)
+    elif len(sizes) > 1 and (idx.ndim < 2 or idx.shape[-1] != len(sizes)):
+        raise MotionLabError(f"indices {idx.shape} do not end in {len(sizes)} levels", place="indices")
+    r = residual_usage(idx.reshape(-1, len(sizes)), sizes)
+    out = {"perplexity": r["perplexity_mean"], "perplexity_joint": r["perplexity_joint"],
+           "dead_code_ratio": r["dead_code_ratio_mean"]}
+    if len(sizes) > 1:
+        for l in range(len(sizes)):
+            out[f"perplexity/{l}"], out[f"dead_code_ratio/{l}"] = r[f"perplexity/{l}"], r[f"dead_code_ratio/{l}"]
+    return out
+
+
+def jerk_gap(mean_jerk_pred: float, mean_jerk_gt: float) -> float:
+    """``|mean_jerk_pred / mean_jerk_gt - 1|``: how far a model's mean jerk is from the ground
+    truth's (0 = the same; over-smoothed output, e.g. a constant mean pose, scores 1, jittery output
+    above 0 too). Lower is better. Both in the same units (:func:`mean_jerk`)."""
+    p, g = float(mean_jerk_pred), float(mean_jerk_gt)
+    if not (math.isfinite(p) and math.isfinite(g)) or p < 0 or g <= 0:
+        raise MotionLabError(f"needs a finite jerk >= 0 and a positive ground-truth jerk, got {p} and {g}",
+                             place="mean_jerk_gt")
+    return abs(p / g - 1.0)
 
 
 def recon_mse(pred: ArrayLike, gt: ArrayLike) -> float:
@@ -1094,7 +1133,7 @@ def rpcc(generated: ArrayLike, real: ArrayLike, partner: ArrayLike, fps: float =
 #: best entry. Domain-overlap scores (0.5 = overlap) are "lower" since they never go below chance.
 METRIC_DIRECTIONS: Dict[str, str] = {
     # motion quality
-    "mean_jerk": "lower", "foot_skating_ratio": "lower", "height_weighted_sliding_mm": "lower",
+    "mean_jerk": "lower", "jerk_gap": "lower", "foot_skating_ratio": "lower", "height_weighted_sliding_mm": "lower",
     "ground_penetration": "lower", "ground_penetration_fraction": "lower",
     "seam_discontinuity": "lower",
     # tokenizers
@@ -1107,7 +1146,7 @@ METRIC_DIRECTIONS: Dict[str, str] = {
     "joint_mae": "lower", "joint_rmse": "lower", "normalized_mse": "lower",
     "limit_violations": "lower", "velocity_limit_violations": "lower", "latent_mse": "lower",
     "knn_domain_mixing": "lower", "domain_classifier_accuracy": "lower", "domain_overlap": "lower",
-    "fps": "higher",
+    "domain_separability": "lower", "fps": "higher",
     # generation
     "frechet_distance": "lower", "fid": "lower", "fgd": "lower", "diversity": "higher",
     "l1_diversity": "higher", "beat_consistency": "higher", "bc": "higher",

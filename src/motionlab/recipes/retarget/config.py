@@ -34,12 +34,18 @@ class RetargetLossConfig:
 
     recon: float = 1.0  # robot -> robot reconstruction (normalised MSE)
     cross: float = 1.0  # human -> robot cross-reconstruction (normalised MSE)
-    align: float = 1.0  # latent MSE between the two encoders' continuous latents
+    align: float = 1.0  # latent MSE between the two encoders' continuous latents (see align_standardise)
     nce: float = 0.1  # InfoNCE over time-pooled window latents
     vel: float = 0.5  # first-difference MSE of both outputs
     vq: float = 1.0  # the quantizer's own loss (commitment / codebook)
     temperature: float = 0.1
-    detach_robot_latent: bool = False  # alignment pulls only the human latents onto the robot's
+    # The study's alignment: the raw latent MSE with both encoders trained (the defaults). Measured on
+    # tiny runs at align=100, 400 steps: raw -> cross MSE 0.267, relative misalignment 0.13, var(z_r)
+    # 0.037; standardised + detached -> 0.324, 0.24, 0.090; standardised alone lets both latents shrink
+    # (var 0.0012). The evaluation's ``align`` is scale-free either way, so a shrinking latent cannot
+    # look aligned in a table.
+    detach_robot_latent: bool = False  # True: alignment pulls only the human latents onto the robot's
+    align_standardise: bool = False  # True: MSE of latents divided by the robot latent's stop-gradient std
 
 
 @dataclass

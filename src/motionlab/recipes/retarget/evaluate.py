@@ -3,17 +3,27 @@
 On the held-out windows (the ``test`` split, else ``val``), with the run's normalisation statistics:
 
 * the study's numbers: ``recon`` (robot -> robot) and ``cross`` (human -> robot) MSE on normalised
-  joints, ``align`` (latent MSE of the two encoders' continuous latents) and ``nce`` (InfoNCE of
-  pooled window latents), ``vel`` (first-difference MSE of the cross output), ``jerk`` (mean
-  ``|third difference|`` of the normalised cross output per frame, as the study logged it; and
-  ``jerk_rad_s3`` in rad/s^3), ``ppl`` and ``dcr`` over the whole set (human path, the inference
-  path; multi-level quantizers: mean over levels, per level under ``ppl/<l>``);
+  joints; ``align``: the relative misalignment of the two encoders' continuous latents (their MSE
+  after dividing both by the robot latent's per-channel std over the set: scale-free, 0 = identical,
+  2 = unrelated) and ``align_raw`` the raw latent MSE (scale-dependent, the study's number);
+  ``nce`` (InfoNCE of pooled window latents of a seeded random subset of at most
+  :data:`NCE_WINDOWS` windows, windows of one clip not negatives of each other); ``vel``
+  (first-difference MSE of the cross output); ``jerk`` (mean ``|third difference| * fps^3`` of the
+  cross output's joint angles, rad/s^3), ``jerk_gt`` (the same on the ground truth) and
+  ``jerk_gap`` = ``|jerk / jerk_gt - 1|`` (the ranked one: lower raw jerk also rewards
+  over-smoothing); code usage over the whole set by :func:`motionlab.eval.metrics.usage_summary`
+  (human path, the inference path; ``robot_`` prefix: robot path): ``perplexity`` (mean over
+  levels), ``perplexity_joint`` (of the level tuple), ``dead_code_ratio`` (mean over levels) and
+  per level ``perplexity/<l>``, ``dead_code_ratio/<l>``;
 * joint-space error of the cross output (rad, MAE and RMSE, overall and per joint), keypoint MPJPE
   (mm) of the 14 BeyondMimic bodies from G1 FK with the pelvis fixed (root-relative);
 * baselines on the same windows: ``mean_pose`` (the training mean of every joint) and
   ``nearest_neighbour`` (the robot window paired with the nearest training human window);
-* domain overlap of the pooled latents (logistic-regression accuracy and k-NN mixing: 0.5 =
-  perfectly overlapping domains) and t-SNE plots coloured by domain and by motion style;
+* domain overlap of the pooled latents: logistic-regression accuracy ``domain_overlap_classifier``
+  and k-NN mixing ``domain_overlap_knn`` (0.5 = perfectly overlapping domains; not ranked, noise
+  goes below 0.5), and the ranked ``domain_separability`` = ``|accuracy - 0.5| * 2`` (and
+  ``domain_separability_knn``): 0 = full overlap, 1 = separate; t-SNE plots coloured by domain and
+  by motion style;
 
 and on the held-out *clips*, through the whole tool (:class:`~.tool.Retargeter`: windows, blending,
 limits, root): joint MAE, keypoint MPJPE root-relative and global, limit and velocity-limit
@@ -31,11 +41,19 @@ import torch
 from motionlab.errors import MotionLabError
 
 
+#: Windows (at most) of the seeded random subset the evaluation InfoNCE is measured on.
+NCE_WINDOWS = 1024
+
 #: Direction of every metric :func:`evaluate` reports under a fixed name (tables, radar charts).
+#: The raw domain accuracies carry no direction (below 0.5 is noise, not better overlap): rank
+#: ``domain_separability``. Raw ``jerk`` likewise: rank ``jerk_gap``.
 RETARGET_DIRECTIONS: Dict[str, str] = {
-    "recon": "lower", "cross": "lower", "align": "lower", "nce": "lower", "vel": "lower", "jerk": "lower",
-    "jerk_rad_s3": "lower", "ppl": "higher", "dcr": "lower", "robot_ppl": "higher", "robot_dcr": "lower",
-    "domain_overlap_classifier": "lower", "domain_overlap_knn": "lower",
+    "recon": "lower", "cross": "lower", "align": "lower", "align_raw": "lower", "nce": "lower", "vel": "lower",
+    "jerk": "none", "jerk_gt": "none", "jerk_gap": "lower",
+    "perplexity": "higher", "perplexity_joint": "higher", "dead_code_ratio": "lower",
+    "robot_perplexity": "higher", "robot_perplexity_joint": "higher", "robot_dead_code_ratio": "lower",
+    "domain_overlap_classifier": "none", "domain_overlap_knn": "none",
+    "domain_separability": "lower", "domain_separability_knn": "lower",
     **{f"{p}{k}": "lower" for p in ("cross_", "recon_", "baseline_mean_pose_", "baseline_nearest_neighbour_")
        for k in ("joint_mae_rad", "joint_rmse_rad", "nmse", "mpjpe_mm")},
     **{f"clip_{k}": "lower" for k in ("joint_mae_rad", "mpjpe_global_mm", "mpjpe_root_relative_mm",
@@ -57,19 +75,18 @@ def _batched(model, xh: np.ndarray, xr: np.ndarray, batch: int = 256) -> Dict[st
 
 
 def _usage(quantizer, indices: np.ndarray, prefix: str) -> Dict[str, float]:
-    from motionlab.eval.metrics import dead_code_ratio, perplexity
+    """:func:`motionlab.eval.metrics.usage_summary` of ``(N, S)`` or ``(N, S, L)`` indices, keys prefixed."""
+    from motionlab.eval.metrics import usage_summary
 
-    idx = indices.reshape(-1, indices.shape[-1]) if indices.ndim == 3 else indices.reshape(-1, 1)
-    out: Dict[str, float] = {}
-    ppl, dcr = [], []
-    for level, k in enumerate(quantizer.codebook_sizes):
-        counts = np.bincount(idx[:, level][idx[:, level] >= 0], minlength=k)
-        ppl.append(perplexity(counts))
-        dcr.append(dead_code_ratio(counts))
-        if len(quantizer.codebook_sizes) > 1:
-            out[f"{prefix}ppl/{level}"], out[f"{prefix}dcr/{level}"] = ppl[-1], dcr[-1]
-    out[f"{prefix}ppl"], out[f"{prefix}dcr"] = float(np.mean(ppl)), float(np.mean(dcr))
-    return out
+    sizes = list(quantizer.codebook_sizes)
+    idx = indices.reshape(-1, len(sizes)) if len(sizes) > 1 else indices.reshape(-1)
+    return {f"{prefix}{k}": v for k, v in usage_summary(idx, sizes).items()}
+
+
+def domain_separability(accuracy: float) -> float:
+    """``|accuracy - 0.5| * 2`` of a two-domain accuracy (or k-NN mixing) on the 0.5..1 scale:
+    0 = full overlap, 1 = fully separable; chance-level noise on either side of 0.5 counts alike."""
+    return abs(float(accuracy) - 0.5) * 2.0
 
 
 def _keypoints(q: np.ndarray) -> np.ndarray:
@@ -107,10 +124,28 @@ def _nearest_neighbour(train_h: np.ndarray, train_r: np.ndarray, test_h: np.ndar
     return np.concatenate(out)
 
 
+def relative_misalignment(z_h: np.ndarray, z_r: np.ndarray, eps: float = 1e-6) -> float:
+    """MSE of latents ``(..., D)`` after dividing both by the per-channel std of ``z_r`` over all
+    leading axes (the evaluation counterpart of
+    :func:`~motionlab.recipes.retarget.model.standardised_latent_mse`): 0 = identical, 2 = unrelated."""
+    zh = np.asarray(z_h, np.float64).reshape(-1, np.shape(z_h)[-1])
+    zr = np.asarray(z_r, np.float64).reshape(-1, np.shape(z_r)[-1])
+    s = np.sqrt(zr.var(axis=0) + eps)
+    return float(np.mean(((zh - zr) / s) ** 2))
+
+
+def nce_subset(n: int, max_windows: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``min(n, max_windows)`` of ``n`` windows (not the
+    first ones, which come in clip order and would mostly be overlapping windows of a few clips)."""
+    if n <= max_windows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_windows, replace=False))
+
+
 def window_metrics(rt, data, split: str) -> Dict[str, Any]:
     """The study's metrics, joint errors and baselines on the windows of ``split``; also returns the
     pooled latents and style labels under ``"_latents"`` (removed before saving)."""
-    from motionlab.eval.metrics import domain_overlap, mean_jerk
+    from motionlab.eval.metrics import domain_overlap, jerk_gap, mean_jerk
     from motionlab.recipes.retarget.model import info_nce
 
     hk, rk = rt.human_key, rt.robot_key
@@ -122,24 +157,31 @@ def window_metrics(rt, data, split: str) -> Dict[str, Any]:
     m: Dict[str, Any] = {"split": split, "windows": int(len(xh))}
     m["recon"] = float(np.mean((out["recon"] - xr) ** 2))
     m["cross"] = float(np.mean((out["cross"] - xr) ** 2))
-    m["align"] = float(np.mean((out["z_h"] - out["z_r"]) ** 2))
+    m["align"] = relative_misalignment(out["z_h"], out["z_r"])
+    m["align_raw"] = float(np.mean((out["z_h"].astype(np.float64) - out["z_r"]) ** 2))
     ph, pr = out["z_h"].mean(axis=1), out["z_r"].mean(axis=1)
-    m["nce"] = float(info_nce(torch.from_numpy(ph[:1024]), torch.from_numpy(pr[:1024]), rt.cfg.loss.temperature))
+    clip_ids = np.asarray(data.arrays[f"{split}__clip"], np.int64) if f"{split}__clip" in data.arrays else None
+    sub = nce_subset(len(ph), NCE_WINDOWS, seed=int(rt.cfg.train.seed))
+    groups = torch.from_numpy(clip_ids[sub]) if clip_ids is not None and len(clip_ids) == len(ph) else None
+    m["nce"] = float(info_nce(torch.from_numpy(ph[sub]), torch.from_numpy(pr[sub]), rt.cfg.loss.temperature,
+                              groups=groups))
     m["vel"] = float(np.mean((np.diff(out["cross"], axis=1) - np.diff(xr, axis=1)) ** 2))
-    m["jerk"] = float(np.abs(np.diff(out["cross"], n=3, axis=1)).mean())
     gt = rt.norm_r.denormalize(xr.astype(np.float64))
     pred = rt.norm_r.denormalize(out["cross"].astype(np.float64))
     recon = rt.norm_r.denormalize(out["recon"].astype(np.float64))
-    m["jerk_rad_s3"] = mean_jerk(np.swapaxes(pred, 0, 1), rt.fps, kind="angles")
-    m["jerk_rad_s3_gt"] = mean_jerk(np.swapaxes(gt, 0, 1), rt.fps, kind="angles")
+    # (N, W, 29) -> time first: third difference along the window times fps^3, rad/s^3
+    m["jerk"] = mean_jerk(np.swapaxes(pred, 0, 1), rt.fps, kind="angles")
+    m["jerk_gt"] = mean_jerk(np.swapaxes(gt, 0, 1), rt.fps, kind="angles")
+    m["jerk_gap"] = jerk_gap(m["jerk"], m["jerk_gt"])
     m.update(_usage(rt.model.quantizer, out["indices_h"], ""))
     m.update(_usage(rt.model.quantizer, out["indices_r"], "robot_"))
     m.update(_joint_scores(pred, gt, rt.norm_r, "cross_"))
     m.update(_joint_scores(recon, gt, rt.norm_r, "recon_"))
-    from motionlab.eval.metrics import joint_mae
+    from motionlab.eval.metrics import joint_mae, joint_rmse
     from motionlab.robots.g1 import G1_JOINT_NAMES
 
     m["cross_joint_mae_per_joint_rad"] = dict(zip(G1_JOINT_NAMES, map(float, joint_mae(pred, gt).per_joint)))
+    m["cross_joint_rmse_per_joint_rad"] = dict(zip(G1_JOINT_NAMES, map(float, joint_rmse(pred, gt).per_joint)))
     # baselines on the same windows
     mean_pose = np.broadcast_to(rt.norm_r.mean.astype(np.float64), gt.shape)
     m.update(_joint_scores(np.array(mean_pose), gt, rt.norm_r, "baseline_mean_pose_"))
@@ -151,6 +193,8 @@ def window_metrics(rt, data, split: str) -> Dict[str, Any]:
     if n >= 10:
         m["domain_overlap_classifier"] = domain_overlap(ph, pr, "classifier", folds=min(5, n // 2))
         m["domain_overlap_knn"] = domain_overlap(ph, pr, "knn", k=min(10, 2 * n - 1))
+        m["domain_separability"] = domain_separability(m["domain_overlap_classifier"])
+        m["domain_separability_knn"] = domain_separability(m["domain_overlap_knn"])
     m["_latents"] = (ph, pr, np.asarray(data.arrays[f"{split}__label"]))
     return m
 

@@ -42,10 +42,13 @@ class RetargetModule(RecipeModule):
     def _step(self, batch: Dict[str, torch.Tensor], prefix: str) -> torch.Tensor:
         w = self.cfg.loss
         terms = self.model.losses(batch[self.human_key], batch[self.robot_key], temperature=w.temperature,
-                                  detach_robot_latent=w.detach_robot_latent)
+                                  detach_robot_latent=w.detach_robot_latent, clip=batch.get("clip"),
+                                  align_standardise=w.align_standardise)
         out = terms.pop("out")
         total = sum(getattr(w, k) * terms[k] for k in LOSS_TERMS)
         logged = {"loss": total, **terms}
+        with torch.no_grad():  # the robot latent's spread: watch it for a collapse of the latent scale
+            logged["z_r_var"] = out["z_r"].float().var(unbiased=False)
         logged.update({f"q_{k}": v for k, v in out["stats"].items() if k in ("quant_error", "batch_perplexity",
                                                                                "batch_perplexity/0")})
         self.log_losses(logged, prefix, batch_size=batch[self.robot_key].shape[0])

@@ -13,8 +13,11 @@ Training on paired windows (the study's "implicit retargeting"):
 1. robot flow ``x_r -> E_r -> Q -> D_r -> x_r'`` (reconstruction);
 2. human flow ``x_h -> E_h -> Q -> D_r -> x_hr'`` (cross-reconstruction against ``x_r``);
 3. alignment of the continuous latents ``z_e,h ~ z_e,r``: latent MSE plus a symmetric InfoNCE over
-   time-pooled window latents (the matching pair is the positive, the other windows of the batch
-   the negatives);
+   time-pooled window latents (the matching pair is the positive, the windows of *other* clips in
+   the batch the negatives). The latent MSE is taken on latents standardised by the robot latent's
+   per-channel standard deviation (a stop-gradient scale, :func:`standardised_latent_mse`), with the
+   robot latent detached by default: a raw latent MSE is scale-dependent, and with both encoders
+   free and a large weight the latents can shrink instead of aligning;
 4. velocity losses on the first time differences of both outputs, and the quantizer's own loss.
 
 Both latents go through the quantizer in one call, so EMA codebooks see both domains at once.
@@ -36,16 +39,47 @@ from motionlab.nn.registry import build_decoder, build_encoder, build_quantizer
 LOSS_TERMS = ("recon", "cross", "align", "nce", "vel", "vq")
 
 
-def info_nce(a: Tensor, b: Tensor, temperature: float = 0.1) -> Tensor:
+def info_nce(a: Tensor, b: Tensor, temperature: float = 0.1, groups: Optional[Tensor] = None) -> Tensor:
     """Symmetric InfoNCE between paired rows of ``a`` and ``b`` (N, D): cosine similarities over
-    ``temperature``, cross-entropy towards the diagonal in both directions, averaged. 0 for N < 2."""
+    ``temperature``, cross-entropy towards the diagonal in both directions, averaged. 0 for N < 2.
+
+    ``groups`` (N,) ints, optional: rows of one group (windows of one clip, which overlap) are not
+    used as each other's negatives (their logits are masked out); a row whose group holds every
+    other row contributes 0."""
     if a.shape[0] < 2:
         return a.new_zeros(())
     a = F.normalize(a, dim=-1)
     b = F.normalize(b, dim=-1)
     logits = a @ b.T / temperature
-    target = torch.arange(a.shape[0], device=a.device)
+    n = a.shape[0]
+    target = torch.arange(n, device=a.device)
+    if groups is not None:
+        g = torch.as_tensor(groups, device=a.device).reshape(-1)
+        if g.shape[0] != n:
+            raise MotionLabError(f"{g.shape[0]} group ids for {n} rows", place="groups")
+        same = (g[:, None] == g[None, :]) & ~torch.eye(n, dtype=torch.bool, device=a.device)
+        logits = logits.masked_fill(same, float("-inf"))
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def latent_scale(z_r: Tensor, eps: float = 1e-6) -> Tensor:
+    """Stop-gradient per-channel scale ``sqrt(var(z_r) + eps)`` (D,) of robot latents ``(B, S, D)``
+    (variance over batch and time steps)."""
+    z = z_r.detach().reshape(-1, z_r.shape[-1])
+    return torch.sqrt(z.var(dim=0, unbiased=False) + eps)
+
+
+def standardised_latent_mse(z_h: Tensor, z_r: Tensor, eps: float = 1e-6) -> Tensor:
+    """Relative misalignment of latents ``(B, S, D)``: MSE of ``z_h`` and ``z_r`` after dividing both
+    by :func:`latent_scale` of ``z_r`` (stop-gradient). Scale-free: 0 = identical latents, 1 = an
+    error as large as the robot latent's own spread, 2 = unrelated latents of equal spread.
+
+    The stop-gradient scale leaves the gradient of the raw MSE (scaled by ``1 / var``), so when
+    ``z_r`` is not detached both encoders can still lower it by shrinking together; use it with a
+    detached ``z_r`` (``detach_robot_latent``, the default), where the robot latent's scale is set by
+    the reconstruction alone and the human latents are pulled onto it."""
+    s = latent_scale(z_r, eps)
+    return F.mse_loss(z_h / s, z_r / s)
 
 
 def velocity_mse(pred: Tensor, target: Tensor) -> Tensor:
@@ -126,18 +160,23 @@ class RetargetModel(nn.Module):
                 "indices_h": q.indices[B:], "q_loss": q.loss, "stats": q.stats}
 
     def losses(self, x_h: Tensor, x_r: Tensor, temperature: float = 0.1,
-               detach_robot_latent: bool = False) -> Dict[str, Tensor]:
+               detach_robot_latent: bool = True, clip: Optional[Tensor] = None,
+               align_standardise: bool = True) -> Dict[str, Tensor]:
         """Unweighted loss terms (:data:`LOSS_TERMS`) of a paired batch, plus the forward outputs
         under ``"out"``. ``detach_robot_latent`` stops the alignment gradient into the robot encoder
-        (the human latents are pulled onto the robot's instead of both moving)."""
+        (the human latents are pulled onto the robot's instead of both moving). ``clip`` (B,) ids of
+        the windows' source clips: windows of one clip are not InfoNCE negatives of each other.
+        ``align_standardise``: latent MSE on latents standardised by the robot latent's stop-gradient
+        scale (:func:`standardised_latent_mse`); False gives the raw latent MSE (the study's)."""
         out = self(x_h, x_r)
         z_r = out["z_r"].detach() if detach_robot_latent else out["z_r"]
         pooled_h, pooled_r = out["z_h"].mean(dim=1), z_r.mean(dim=1)
+        align = standardised_latent_mse(out["z_h"], z_r) if align_standardise else F.mse_loss(out["z_h"], z_r)
         return {
             "recon": F.mse_loss(out["recon"], x_r),
             "cross": F.mse_loss(out["cross"], x_r),
-            "align": F.mse_loss(out["z_h"], z_r),
-            "nce": info_nce(pooled_h, pooled_r, temperature),
+            "align": align,
+            "nce": info_nce(pooled_h, pooled_r, temperature, groups=clip),
             "vel": 0.5 * (velocity_mse(out["recon"], x_r) + velocity_mse(out["cross"], x_r)),
             "vq": out["q_loss"],
             "out": out,

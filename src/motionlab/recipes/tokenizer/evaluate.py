@@ -8,10 +8,12 @@
 ``mean_jerk``               mean jerk magnitude of the reconstructions: joint positions (m/s^3) for
                             ``body`` (after decoding features), joint angles (rad/s^3) for G1 features;
                             ``mean_jerk_gt`` is the same on the true windows
-``perplexity``              code usage over the whole split (see :mod:`.measures`; joint for multi-level)
-``dead_code_ratio``         fraction of codebook entries never used over the whole split
-``perplexity/<l>`` ...      per level, plus ``perplexity_mean``/``perplexity_joint``/``dead_code_ratio_mean``
-                            for multi-level quantizers
+``jerk_gap``                ``|mean_jerk / mean_jerk_gt - 1|`` (the ranked one: a lower raw jerk also
+                            rewards over-smoothing; 0 = the ground truth's jerk)
+``perplexity``              code usage over the whole split, mean over levels (see :mod:`.measures`)
+``perplexity_joint``        perplexity of the level tuple (= ``perplexity`` for one level)
+``dead_code_ratio``         fraction of codebook entries never used over the whole split, mean over levels
+``perplexity/<l>`` ...      per level (``perplexity/<l>``, ``dead_code_ratio/<l>``), multi-level quantizers
 ``mpjpe``                   ``body`` only: mm, root(pelvis)-aligned joint positions of decoded features
 ``baseline_*``              the mean-pose baseline (every frame = the training mean) on the same windows
 ==========================  ======================================================================
@@ -33,10 +35,9 @@ from motionlab.recipes.tokenizer.measures import mean_jerk_windows, motion_quant
 
 #: direction of every metric :func:`evaluate` reports under a fixed name (for tables and radar charts)
 TOKENIZER_DIRECTIONS: Dict[str, str] = {
-    "recon_mse": "lower", "vel_error": "lower", "mean_jerk": "lower", "perplexity": "higher",
-    "dead_code_ratio": "lower", "mpjpe": "lower", "perplexity_mean": "higher", "perplexity_joint": "higher",
-    "dead_code_ratio_mean": "lower", "baseline_recon_mse": "lower", "baseline_vel_error": "lower",
-    "baseline_mpjpe": "lower",
+    "recon_mse": "lower", "vel_error": "lower", "mean_jerk": "none", "mean_jerk_gt": "none", "jerk_gap": "lower",
+    "perplexity": "higher", "perplexity_joint": "higher", "dead_code_ratio": "lower", "mpjpe": "lower",
+    "baseline_recon_mse": "lower", "baseline_vel_error": "lower", "baseline_mpjpe": "lower",
 }
 
 
@@ -96,6 +97,7 @@ def evaluate(run_dir: Union[str, os.PathLike]) -> Dict[str, Any]:
     q_true, _ = motion_quantities(x.astype(np.float64), stream, fps)
     out["mean_jerk"] = mean_jerk_windows(q_pred, kind, fps)
     out["mean_jerk_gt"] = mean_jerk_windows(q_true, kind, fps)
+    out["jerk_gap"] = M.jerk_gap(out["mean_jerk"], out["mean_jerk_gt"])
     if stream == "body":
         out["mpjpe"] = M.mpjpe(q_pred, q_true, root=0)
         mean_pose = np.broadcast_to(np.asarray(norm.mean, np.float64), x.shape[1:])[None]

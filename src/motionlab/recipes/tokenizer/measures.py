@@ -1,12 +1,11 @@
 """Whole-set measurements of a tokenizer: code usage, motion quantities for jerk and MPJPE.
 
 Code usage is accumulated over a whole evaluation set before any perplexity or dead-code ratio is
-computed (per-batch values depend on the batch size). For multi-level quantizers (``rvq``,
-``hybrid``) the reported ``perplexity`` is that of the whole token (the tuple of level indices taken
-as one code, :func:`motionlab.eval.metrics.residual_usage`'s ``perplexity_joint``), which for a
-single level is the ordinary perplexity, so one column compares every quantizer under one protocol;
-``dead_code_ratio`` pools all levels (unused entries / all entries). Per-level values are reported
-as ``perplexity/<l>`` and ``dead_code_ratio/<l>``.
+computed (per-batch values depend on the batch size), by the helper every recipe shares,
+:func:`motionlab.eval.metrics.usage_summary`: ``perplexity`` is the mean over levels of each
+level's perplexity, ``perplexity_joint`` that of the level tuple taken as one code (for one level
+both are the ordinary perplexity), ``dead_code_ratio`` the mean over levels; per level
+``perplexity/<l>`` and ``dead_code_ratio/<l>``.
 """
 
 from __future__ import annotations
@@ -21,18 +20,10 @@ from motionlab.eval import metrics as M
 
 def usage_metrics(indices: np.ndarray, codebook_sizes: Sequence[int]) -> Dict[str, float]:
     """Perplexity and dead-code ratio of all token ``indices`` of a set: ``(N,)`` for one level,
-    ``(N, L)`` for ``L`` levels (``codebook_sizes`` one per level)."""
-    idx = np.asarray(indices)
+    ``(N, L)`` for ``L`` levels (``codebook_sizes`` one per level); see the module docstring."""
     sizes = [int(k) for k in codebook_sizes]
-    if len(sizes) == 1:
-        counts = M.code_usage(idx.reshape(-1), sizes[0])
-        return {"perplexity": M.perplexity(counts), "dead_code_ratio": M.dead_code_ratio(counts)}
-    idx = idx.reshape(-1, len(sizes))
-    out = M.residual_usage(idx, sizes)
-    counts = M.code_usage_per_level(idx, sizes)
-    out["perplexity"] = out["perplexity_joint"]
-    out["dead_code_ratio"] = float(sum(int((c == 0).sum()) for c in counts) / sum(sizes))
-    return out
+    idx = np.asarray(indices)
+    return M.usage_summary(idx.reshape(-1) if len(sizes) == 1 else idx.reshape(-1, len(sizes)), sizes)
 
 
 def motion_quantities(feats: np.ndarray, stream: str, fps: float) -> Tuple[np.ndarray, str]:

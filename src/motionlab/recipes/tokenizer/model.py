@@ -4,7 +4,8 @@
 Lightning). :class:`TokenizerModule` trains it with the losses of :mod:`.config`; validation logs
 ``val/recon_mse``, ``val/vel_error`` (normalised), and from the whole validation split's code usage
 ``val/perplexity`` and ``val/dead_code_ratio``, and ``val/mean_jerk`` of the de-normalised
-reconstructions of its first ``VAL_JERK_WINDOWS`` windows. :class:`TokenizerData` serves windows of
+reconstructions of its first ``VAL_JERK_WINDOWS`` windows with ``val/jerk_gap`` against the same
+true windows. :class:`TokenizerData` serves windows of
 the one configured stream from :class:`~motionlab.data.dataset.WindowData`.
 """
 
@@ -53,6 +54,7 @@ class TokenizerModule(RecipeModule):
         self.model = build_vqvae(cfg)
         self._val_idx: List[torch.Tensor] = []
         self._val_recon: List[torch.Tensor] = []
+        self._val_true: List[torch.Tensor] = []
         self._val_seen = 0
 
     def forward(self, x: torch.Tensor) -> Dict[str, Any]:
@@ -67,7 +69,7 @@ class TokenizerModule(RecipeModule):
         return losses["loss"]
 
     def on_validation_epoch_start(self) -> None:
-        self._val_idx, self._val_recon, self._val_seen = [], [], 0
+        self._val_idx, self._val_recon, self._val_true, self._val_seen = [], [], [], 0
 
     def validation_step(self, batch: Dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         x = batch[self.stream]
@@ -77,6 +79,7 @@ class TokenizerModule(RecipeModule):
         self._val_idx.append(out["indices"].detach().cpu())
         if self._val_seen < VAL_JERK_WINDOWS:
             self._val_recon.append(out["recon"][: VAL_JERK_WINDOWS - self._val_seen].detach().cpu())
+            self._val_true.append(x[: VAL_JERK_WINDOWS - self._val_seen].detach().cpu())
             self._val_seen += self._val_recon[-1].shape[0]
         total = self.trainer.num_val_batches
         total = total[dataloader_idx] if isinstance(total, (list, tuple)) else total
@@ -85,7 +88,7 @@ class TokenizerModule(RecipeModule):
             # together with the per-batch ones (values logged in on_validation_epoch_end arrive
             # after the callbacks have read the epoch's metrics)
             self.log_losses(self._whole_split_metrics(), "val", batch_size=1)
-            self._val_idx, self._val_recon = [], []
+            self._val_idx, self._val_recon, self._val_true = [], [], []
 
     def _whole_split_metrics(self) -> Dict[str, float]:
         from motionlab.recipes.tokenizer.measures import mean_jerk_windows, motion_quantities, usage_metrics
@@ -100,6 +103,11 @@ class TokenizerModule(RecipeModule):
             raw = norm.denormalize(torch.cat(self._val_recon).double().numpy())
             qty, kind = motion_quantities(raw, self.stream, self.cfg.data.fps)
             out["mean_jerk"] = mean_jerk_windows(qty, kind, self.cfg.data.fps)
+            true_raw = norm.denormalize(torch.cat(self._val_true).double().numpy())
+            qty_true, _ = motion_quantities(true_raw, self.stream, self.cfg.data.fps)
+            jerk_true = mean_jerk_windows(qty_true, kind, self.cfg.data.fps)
+            if jerk_true > 0:
+                out["jerk_gap"] = abs(out["mean_jerk"] / jerk_true - 1.0)
         return out
 
 
