@@ -116,7 +116,7 @@ def test_history_band_mean_std():
     res = _fake_results()
     steps, mean, std = ap.history_band([r for r in res if r.variant == "A"], "recon_mse")
     assert steps.tolist() == [0, 1, 2, 3, 4]
-    assert mean[0] == pytest.approx(0.11) and std[0] == pytest.approx(0.01)
+    assert mean[0] == pytest.approx(0.11) and std[0] == pytest.approx(0.01 * np.sqrt(2))  # sample std, as in the tables
     assert ap.history_band(res, "nothing") is None
 
 

@@ -130,11 +130,3 @@ class Normalizer:
                 return cls(z["mean"], z["std"])
         except (OSError, KeyError, ValueError) as e:
             raise MotionLabError(f"unreadable normalisation statistics ({e})", file=path) from None
-
-
-def clip_arrays_by_split(clips: Mapping[str, np.ndarray], splits: Mapping[str, str]) -> Dict[str, List[str]]:
-    """Clip ids grouped by split (sorted for determinism)."""
-    groups: Dict[str, List[str]] = {s: [] for s in SPLITS}
-    for cid in sorted(clips):
-        groups[splits[cid]].append(cid)
-    return groups

@@ -67,7 +67,7 @@ def history_band(runs: Sequence[RunResult], key: str) -> Optional[Tuple[np.ndarr
         return None
     steps = np.array(sorted(by_step))
     mean = np.array([np.mean(by_step[s]) for s in steps])
-    std = np.array([np.std(by_step[s]) for s in steps])
+    std = np.array([np.std(by_step[s], ddof=1) if len(by_step[s]) > 1 else 0.0 for s in steps])  # as in the tables
     return steps, mean, std
 
 
@@ -145,7 +145,8 @@ def plot_loss_breakdown(results: Sequence[RunResult], out_path: PathLike,
     positive, nonpositive = [], False
     for i, (k, c) in enumerate(zip(keys, _colors(len(keys)))):
         means = np.array([np.mean(finals[(v, k)]) if (v, k) in finals else np.nan for v in variants])
-        stds = np.array([np.std(finals[(v, k)]) if (v, k) in finals else 0.0 for v in variants])
+        stds = np.array([np.std(finals[(v, k)], ddof=1) if len(finals.get((v, k), ())) > 1 else 0.0
+                         for v in variants])
         positive += [m for m in means if np.isfinite(m) and m > 0]
         nonpositive |= bool(np.any(means[np.isfinite(means)] <= 0))
         ax.bar(x + (i - (len(keys) - 1) / 2) * width, means, width, yerr=stds, color=c, label=labels[k],
