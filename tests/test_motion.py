@@ -135,3 +135,31 @@ def test_foot_contacts_by_hand():
     assert not m.foot_contacts(["foot"], floor=-1.0).any()
     with pytest.raises(MotionLabError, match="valid choices"):
         m.foot_contacts(["left_toe"])
+
+
+def test_extras_resample_the_same_way_in_human_and_robot_clips():
+    """One rule for extras (core.resample.resample_extras): quaternions slerped, floats lerped,
+    labels at the nearest frame, a "...quat" array that is not quaternions lerped."""
+    from motionlab.core.body import smpl22_skeleton
+    from motionlab.core.motion import Motion
+    from motionlab.robots.motion import RobotMotion
+
+    T = 31
+    extras = {
+        "contacts": (np.arange(T) % 10 < 5),
+        "score": np.linspace(0.0, 1.0, T),
+        "hand_quat": np.tile([1.0, 0.0, 0.0, 0.0], (T, 1)),
+        "odd_quat": np.zeros((T, 3)),  # named like quaternions, but 3 wide: interpolated linearly
+    }
+    human = Motion(30, smpl22_skeleton(), np.zeros((T, 3)), np.tile([1.0, 0, 0, 0], (T, 22, 1)),
+                   extras={k: v.copy() for k, v in extras.items()})
+    robot = RobotMotion(30, np.zeros((T, 3)), np.tile([1.0, 0, 0, 0], (T, 1)), np.zeros((T, 29)),
+                        extras={k: v.copy() for k, v in extras.items()})
+    a, b = human.resample(60), robot.resample(60)
+    for k in extras:
+        np.testing.assert_array_equal(a.extras[k], b.extras[k])
+    assert a.extras["contacts"].dtype == bool and a.extras["odd_quat"].shape[1:] == (3,)
+    np.testing.assert_allclose(a.extras["score"][1], 0.5 / 30)  # halfway between frames 0 and 1
+    same = human.resample(30)
+    same.extras["score"][0] = 99.0
+    assert human.extras["score"][0] == 0.0  # a same-rate copy does not share its arrays' dict

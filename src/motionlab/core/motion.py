@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from motionlab.core.resample import lerp_frames, nearest_frames, resample_times, slerp_frames
+from motionlab.core.resample import lerp_frames, resample_extras, resample_times, slerp_frames
 from motionlab.core.rotations import matrix_to_quat, quat_fix_continuity, quat_to_matrix
 from motionlab.core.skeleton import Skeleton
 from motionlab.errors import MotionLabError
@@ -117,13 +117,8 @@ class Motion:
         """The clip at another frame rate (slerp rotations, lerp positions; see core.resample)."""
         times = resample_times(self.num_frames, self.fps, fps)
         if len(times) == self.num_frames and np.isclose(fps, self.fps):
-            return replace(self, meta=dict(self.meta))
-        extras = {}
-        for k, v in self.extras.items():
-            if np.issubdtype(v.dtype, np.floating):
-                extras[k] = (slerp_frames(v, times, self.fps) if k.endswith("quat") else lerp_frames(v, times, self.fps))
-            else:
-                extras[k] = nearest_frames(v, times, self.fps)
+            return self.slice(0)  # a full copy, like every other result
+        extras = resample_extras(self.extras, times, self.fps)
         joint_pos = None
         if self.joint_pos is not None:
             joint_pos = lerp_frames(self.joint_pos, times, self.fps)

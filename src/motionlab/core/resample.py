@@ -53,3 +53,17 @@ def slerp_frames(quats: np.ndarray, times: np.ndarray, fps_in: float) -> np.ndar
     i0, i1, b = _index_blend(times, len(q), fps_in)
     b = b.reshape(-1, *([1] * (q.ndim - 2)))
     return quat_slerp(q[i0], q[i1], np.broadcast_to(b, q[i0].shape[:-1]).copy())
+
+
+def resample_extras(extras, times: np.ndarray, fps_in: float) -> dict:
+    """Per-frame extras at ``times``: quaternions (float, key ending in ``quat``, last axis 4) by slerp,
+    other float arrays linearly, everything else (labels, booleans, ids) at the nearest frame."""
+    out = {}
+    for k, v in extras.items():
+        v = np.asarray(v)
+        if np.issubdtype(v.dtype, np.floating):
+            quat = k.endswith("quat") and v.shape[-1] == 4
+            out[k] = slerp_frames(v, times, fps_in) if quat else lerp_frames(v, times, fps_in)
+        else:
+            out[k] = nearest_frames(v, times, fps_in)
+    return out

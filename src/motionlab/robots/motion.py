@@ -7,8 +7,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from motionlab.core.resample import lerp_frames, nearest_frames, resample_times, slerp_frames
-from motionlab.core.rotations import quat_fix_continuity
+from motionlab.core.resample import lerp_frames, resample_extras, resample_times, slerp_frames
 from motionlab.errors import MotionLabError, choices_error
 from motionlab.robots.g1 import G1_JOINT_NAMES
 
@@ -153,16 +152,8 @@ class RobotMotion:
         """
         times = resample_times(self.num_frames, self.fps, fps)
         if len(times) == self.num_frames and np.isclose(fps, self.fps):
-            return replace(self, extras=dict(self.extras), meta=dict(self.meta))
-        extras = {}
-        for k, v in self.extras.items():
-            if np.issubdtype(v.dtype, np.floating):
-                if k.endswith("quat") and v.shape[-1] == 4:
-                    extras[k] = slerp_frames(v, times, self.fps)
-                else:
-                    extras[k] = lerp_frames(v, times, self.fps)
-            else:
-                extras[k] = nearest_frames(v, times, self.fps)
+            return self.slice(0)  # a full copy, like every other result
+        extras = resample_extras(self.extras, times, self.fps)
         return replace(
             self,
             fps=float(fps),
@@ -172,8 +163,3 @@ class RobotMotion:
             extras=extras,
             meta=dict(self.meta),
         )
-
-    def with_continuous_quat(self) -> "RobotMotion":
-        """The clip with root quaternion signs flipped so consecutive frames have a positive dot."""
-        return replace(self, root_quat=quat_fix_continuity(self.root_quat, dim=0), extras=dict(self.extras),
-                       meta=dict(self.meta))
