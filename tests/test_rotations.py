@@ -302,3 +302,14 @@ def test_fix_continuity(seed):
     fixed1 = r.quat_fix_continuity(np.swapaxes(noisy, 0, 1), dim=1)
     assert np.allclose(np.swapaxes(fixed1, 0, 1), fixed)
     assert np.allclose(r.quat_fix_continuity(torch.tensor(noisy), dim=0).numpy(), fixed)
+
+
+def test_yaw_to_matrix_and_the_y_up_map():
+    from motionlab.core.rotations import Y_UP_TO_Z_UP, euler_to_matrix, yaw_to_matrix
+
+    yaw = np.array([[0.0, 0.3], [-2.0, np.pi]])
+    z = np.zeros_like(yaw)
+    np.testing.assert_allclose(yaw_to_matrix(yaw), euler_to_matrix(np.stack([yaw, z, z], -1), "ZYX"), atol=1e-12)
+    np.testing.assert_allclose(yaw_to_matrix(np.pi / 2) @ [1.0, 0, 0], [0, 1, 0], atol=1e-12)  # +X turns to +Y
+    np.testing.assert_allclose(Y_UP_TO_Z_UP @ [1.0, 2.0, 3.0], [1.0, -3.0, 2.0])  # Blender: (x, y, z) -> (x, -z, y)
+    assert np.isclose(np.linalg.det(Y_UP_TO_Z_UP), 1.0)  # a rotation, not a mirror

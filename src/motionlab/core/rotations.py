@@ -57,7 +57,12 @@ __all__ = [
     "geodesic_angle",
     "quat_geodesic_angle",
     "normalize_order",
+    "yaw_to_matrix",
+    "Y_UP_TO_Z_UP",
 ]
+
+#: Blender's BVH/SMPL import mapping: a Y-up point (x, y, z) becomes Z-up (x, -z, y); ``p_z = Y_UP_TO_Z_UP @ p_y``.
+Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 def _from_numpy(a: np.ndarray) -> torch.Tensor:
@@ -391,3 +396,11 @@ def quat_geodesic_angle(q1: Array, q2: Array) -> Array:
     """Angle in radians between w-first unit quaternions (sign-invariant)."""
     d = quat_multiply(quat_conjugate(q1), q2)
     return 2.0 * torch.atan2(d[..., 1:].norm(dim=-1), d[..., 0].abs())
+
+
+def yaw_to_matrix(yaw) -> np.ndarray:
+    """``(...,)`` heading angles (rad, counter-clockwise about +Z) to ``(..., 3, 3)`` numpy matrices."""
+    yaw = np.asarray(yaw, dtype=np.float64)
+    c, s = np.cos(yaw), np.sin(yaw)
+    o, z = np.ones_like(yaw), np.zeros_like(yaw)
+    return np.stack([c, -s, z, s, c, z, z, z, o], axis=-1).reshape(*yaw.shape, 3, 3)

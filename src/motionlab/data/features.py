@@ -30,12 +30,12 @@ import numpy as np
 from motionlab.core.body import SMPL22_NAMES, smpl22_skeleton
 from motionlab.core.motion import Motion
 from motionlab.core.rotations import (
-    euler_to_matrix,
     matrix_to_quat,
     matrix_to_rot6d,
     quat_fix_continuity,
     quat_to_matrix,
     rot6d_to_matrix,
+    yaw_to_matrix,
 )
 from motionlab.errors import MotionLabError, choices_error
 
@@ -48,16 +48,11 @@ def heading_yaw(R: np.ndarray) -> np.ndarray:
     return np.arctan2(R[..., 1, 0], R[..., 0, 0])
 
 
-def _yaw_matrix(yaw: np.ndarray) -> np.ndarray:
-    z = np.zeros_like(yaw)
-    return euler_to_matrix(np.stack([yaw, z, z], -1), "ZYX")
-
-
 def root_features(root_pos: np.ndarray, root_rot: np.ndarray, fps: float) -> np.ndarray:
     """The 10 root channels from ``root_pos (T, 3)`` and root rotation matrices ``(T, 3, 3)``."""
     T = len(root_pos)
     yaw = np.unwrap(heading_yaw(root_rot))
-    Ry = _yaw_matrix(yaw)
+    Ry = yaw_to_matrix(yaw)
     if T > 1:
         dpos = np.diff(root_pos, axis=0) * fps
         dpos = np.concatenate([dpos, dpos[-1:]], 0)
@@ -76,7 +71,7 @@ def integrate_root(feats: np.ndarray, fps: float, start_xy=(0.0, 0.0), start_yaw
     T = len(feats)
     dyaw = feats[:, 3]
     yaw = start_yaw + np.concatenate([[0.0], np.cumsum(dyaw[:-1]) / fps])
-    Ry = _yaw_matrix(yaw)
+    Ry = yaw_to_matrix(yaw)
     v = np.concatenate([feats[:, 1:3], np.zeros((T, 1))], axis=1)
     world_v = np.einsum("tij,tj->ti", Ry, v)
     xy = np.asarray(start_xy, dtype=np.float64) + np.concatenate([np.zeros((1, 2)), np.cumsum(world_v[:-1, :2], 0) / fps])

@@ -36,7 +36,7 @@ import numpy as np
 
 from motionlab.core.files import atomic_write_text
 from motionlab.core.motion import Motion
-from motionlab.core.rotations import euler_to_quat, matrix_to_euler, quat_fix_continuity
+from motionlab.core.rotations import Y_UP_TO_Z_UP, euler_to_quat, matrix_to_euler, quat_fix_continuity
 from motionlab.core.skeleton import Skeleton
 from motionlab.errors import MotionLabError, choices_error
 
@@ -51,8 +51,7 @@ UNIT_SCALES: Dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.02
 #: Body height (m) the ``"auto"`` unit rule aims for.
 TYPICAL_HEIGHT_M = 1.7
 
-#: Blender's BVH import mapping as a matrix: ``p_zup = Y_UP_TO_Z_UP @ p_yup``, i.e. (x, y, z) -> (x, -z, y).
-Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+# Blender's BVH import mapping is core.rotations.Y_UP_TO_Z_UP, (x, y, z) -> (x, -z, y).
 
 # The same mapping as a signed permutation (exact, and cheaper than batched 3x3 products):
 # out[i] = sign[i] * in[perm[i]].

@@ -60,6 +60,7 @@ from motionlab.core.rotations import (
     matrix_to_quat,
     quat_geodesic_angle,
     quat_to_matrix,
+    Y_UP_TO_Z_UP,
 )
 from motionlab.errors import MotionLabError, choices_error
 
@@ -74,7 +75,7 @@ SMPLX_JOINT_NAMES: List[str] = (
 )
 
 #: Y-up -> Z-up world map ``(x, y, z) -> (x, -z, y)``.
-M_YUP_TO_ZUP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+M_YUP_TO_ZUP = Y_UP_TO_Z_UP  # the one Y-up -> Z-up map (core.rotations)
 #: +90 deg about Z: turns the mapped SMPL rest pose (facing -Y) to motionlab's (facing +X).
 C_REST_TURN = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 #: SMPL rest frame -> canonical rest frame, ``C M``: ``(x, y, z) -> (z, x, y)``.

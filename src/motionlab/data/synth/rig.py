@@ -21,7 +21,7 @@ import numpy as np
 from motionlab.core.body import smpl22_skeleton
 from motionlab.core.kinematics import forward_kinematics
 from motionlab.core.motion import Motion
-from motionlab.core.rotations import euler_to_matrix, matrix_to_euler, matrix_to_quat, quat_fix_continuity
+from motionlab.core.rotations import euler_to_matrix, matrix_to_euler, matrix_to_quat, quat_fix_continuity, yaw_to_matrix
 
 # ankle pitch range relative to the shank (rad): about 30 deg one way and 50 deg the other, a human
 # range that is also the G1 ankle's (-0.873 .. 0.524 rad, official limits). A foot kept level in
@@ -36,10 +36,7 @@ def euler(yaw_pitch_roll: np.ndarray) -> np.ndarray:
     return euler_to_matrix(np.asarray(yaw_pitch_roll, dtype=np.float64), "ZYX")
 
 
-def yaw_matrix(yaw: np.ndarray) -> np.ndarray:
-    """``(...,)`` heading angles (rad, counter-clockwise about +Z) -> ``(..., 3, 3)``."""
-    yaw = np.asarray(yaw, dtype=np.float64)
-    return euler(np.stack([yaw, np.zeros_like(yaw), np.zeros_like(yaw)], axis=-1))
+yaw_matrix = yaw_to_matrix  # the synthetic generators' name for core.rotations.yaw_to_matrix
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
