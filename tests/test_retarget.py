@@ -224,7 +224,10 @@ def test_cross_reconstruction_beats_mean_pose_and_matches_lookup(metrics):
     assert metrics["jerk_gap"] == pytest.approx(abs(metrics["jerk"] / metrics["jerk_gt"] - 1.0))
     assert metrics["jerk_gap"] < 1.0  # not over-smoothed to a mean pose (which scores exactly 1)
     assert metrics["domain_separability"] == pytest.approx(2 * abs(metrics["domain_overlap_classifier"] - 0.5))
-    assert 0.0 <= metrics["align"] < 2.0  # relative: better than unrelated latents of the same spread
+    # the two encoders learned to meet: relative misalignment far below unrelated latents (~2), and a
+    # domain classifier on the latents far from perfect separation
+    assert 0.0 <= metrics["align"] < 0.5
+    assert metrics["domain_separability"] < 0.5
     rmse = metrics["cross_joint_rmse_per_joint_rad"]
     assert len(rmse) == 29 and all(v >= metrics["cross_joint_mae_per_joint_rad"][k] - 1e-12 for k, v in rmse.items())
     assert np.sqrt(np.mean(np.square(list(rmse.values())))) == pytest.approx(metrics["cross_joint_rmse_rad"])
