@@ -6,6 +6,7 @@ Every command's work lives in a library module so that it can be used from Pytho
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -27,6 +28,14 @@ def _positive(text: str) -> float:
 
 def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2, sort_keys=True, default=str))
+
+
+#: Commands that belong to one recipe (``motionlab retarget``, ...): "module:function" of a function
+#: ``add_parser(subparsers)`` that registers the command; each lives in ``recipes/<name>/cli.py`` and
+#: imports its heavy modules only when the command runs.
+RECIPE_COMMANDS: List[str] = [
+    "motionlab.recipes.retarget.cli:add_parser",
+]
 
 
 # --- info --------------------------------------------------------------------------------------
@@ -119,17 +128,6 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_retarget(args: argparse.Namespace) -> int:
-    from motionlab.recipes.retarget.tool import retarget_file
-
-    report = retarget_file(
-        args.input, run_dir=args.run, output=args.output, format=args.format, fps=args.fps, render=args.render,
-        mjcf=args.mjcf,
-    )
-    print(report)
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from motionlab.demo import run_demo
 
@@ -199,15 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("overrides", nargs="*", help="overrides applied to every variant")
     s.set_defaults(fn=cmd_ablate)
 
-    s = sub.add_parser("retarget", help="retarget a human motion file onto the Unitree G1")
-    s.add_argument("input")
-    s.add_argument("--run", required=True, help="run folder of a trained retarget model")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--format", default=None, choices=["beyondmimic", "unitree-csv", "gmr-pkl", "npz"])
-    s.add_argument("--fps", type=_positive, default=None)
-    s.add_argument("--render", default=None, help="also write a side-by-side video (mp4/gif)")
-    s.add_argument("--mjcf", default=None, help="render the robot with MuJoCo using this model file")
-    s.set_defaults(fn=cmd_retarget)
+    for target in RECIPE_COMMANDS:
+        module_name, _, attr = target.partition(":")
+        getattr(importlib.import_module(module_name), attr)(sub)
 
     s = sub.add_parser("demo", help="the main job: corpus, pictures, tiny trainings and a report")
     s.add_argument("--out", default="motionlab_demo")

@@ -6,21 +6,52 @@ Steps (each prints its progress and time):
 2. profile it;
 3. draw it: a walk with foot contacts, the same clip on the G1, a talking clip with its
    waveform, a dyadic pair, 2D keypoints in both domains;
-4. the tiny tokenizer ablation (6 quantizer variants x 2 seeds) with its tables and plots;
-5. a tiny learned retargeter, applied to a held-out BVH, with a side-by-side video;
-6. ``report.md`` gathering all of it.
+4. each learning system's section (:data:`DEMO_SECTIONS`): the tiny tokenizer ablation, a tiny
+   learned retargeter applied to a held-out BVH, ...;
+5. ``report.md`` gathering all of it.
 
-``quick=True`` skips steps 4-5 (a minute instead of several).
+``quick=True`` skips the learning systems (a minute instead of several).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
 
-import numpy as np
+
+
+@dataclass
+class DemoContext:
+    """What a recipe's demo section gets: the corpus folder and its manifest clips, the output folder
+    (``media/`` for pictures and videos, ``runs/`` for run folders), the packaged configs and the seed."""
+
+    corpus: Path
+    clips: List[Dict]
+    out: Path
+    seed: int = 0
+
+    @property
+    def media(self) -> Path:
+        path = self.out / "media"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def configs(self) -> Path:
+        return Path(__file__).parent / "configs"
+
+
+#: The learning systems' sections, in report order: (what the step prints, "module:function" of a
+#: ``section(ctx: DemoContext) -> List[str]`` returning Markdown lines). Each lives in
+#: ``recipes/<name>/demo.py`` and trains only tiny configs (the whole demo stays under 10 minutes on 2 cores).
+DEMO_SECTIONS: List[Tuple[str, str]] = [
+    ("tiny tokenizer ablation (6 variants x 2 seeds)", "motionlab.recipes.tokenizer.demo:section"),
+    ("tiny learned retargeter and a retargeted clip", "motionlab.recipes.retarget.demo:section"),
+]
 
 
 class _Progress:
@@ -34,7 +65,7 @@ class _Progress:
         print(f"[{self.step}/{self.total}] {what} (t={time.perf_counter() - self.t0:.0f}s)", flush=True)
 
 
-def _pick(clips: List[Dict], kind: str, style: Optional[str] = None, split: Optional[str] = None) -> Optional[Dict]:
+def pick_clip(clips: List[Dict], kind: str, style: Optional[str] = None, split: Optional[str] = None) -> Optional[Dict]:
     for c in clips:
         if c["kind"] == kind and (style is None or c.get("style") == style) and (split is None or c.get("split") == split):
             return c
@@ -88,7 +119,7 @@ def _pictures(corpus: Path, clips: List[Dict], out: Path) -> List[str]:
     media.mkdir(parents=True, exist_ok=True)
     md: List[str] = []
 
-    walk = _pick(clips, "locomotion", "walk") or _pick(clips, "locomotion")
+    walk = pick_clip(clips, "locomotion", "walk") or pick_clip(clips, "locomotion")
     m = load_motion_npz(corpus / walk["files"]["human"])
     body = figure_from_motion(m, "SMPL-22 body", feet=FEET)
     robot = figure_from_robot(read_unitree_csv(corpus / walk["files"]["robot"]), "Unitree G1 (analytic mapping)")
@@ -98,7 +129,7 @@ def _pictures(corpus: Path, clips: List[Dict], out: Path) -> List[str]:
            "Frames of the body with its foot contacts (orange), and the same clip on the G1:", "",
            "![walk](media/walk.png)", "", "![walk and G1](media/walk_g1.gif)", ""]
 
-    talk = _pick(clips, "talking")
+    talk = pick_clip(clips, "talking")
     if talk is not None:
         tm = load_motion_npz(corpus / talk["files"]["human"])
         audio = read_audio(corpus / talk["files"]["audio"])
@@ -162,46 +193,6 @@ def _keypoint_picture(corpus: Path, clip: Dict, out: Path) -> Optional[Path]:
     return out
 
 
-def _tokenizer_ablation(corpus: Path, out: Path) -> List[str]:
-    from motionlab.train.ablation import run_ablation
-
-    cfg = Path(__file__).parent / "configs" / "ablation" / "tokenizer_tiny.yaml"
-    abl = run_ablation(cfg, seeds=2, out_dir=out / "ablation_tokenizer", overrides=[f"data.root={corpus}"])
-    abl = Path(abl)
-    table = (abl / "table.md").read_text()
-    plots = sorted(p.relative_to(out).as_posix() for p in (abl / "plots").glob("*.png"))
-    md = ["## Tokenizer ablation (tiny: 6 variants x 2 seeds)", "",
-          "Held-out metrics, mean +- std over seeds (best in bold). `motionlab ablate "
-          "src/motionlab/configs/ablation/tokenizer.yaml --seeds 3 --out DIR` runs the study-scale version.", "",
-          table, ""]
-    md += [f"![{Path(p).stem}]({p})" for p in plots]
-    return md + [""]
-
-
-def _retarget(corpus: Path, clips: List[Dict], out: Path) -> List[str]:
-    from motionlab.recipes.retarget.tool import retarget_file
-    from motionlab.train.engine import evaluate, train
-
-    run = Path(train("retarget", config_path=Path(__file__).parent / "configs" / "retarget" / "tiny.yaml",
-                     overrides=[f"data.root={corpus}"], run_dir=out / "runs" / "retarget"))
-    metrics = evaluate(run)
-    test = _pick(clips, "locomotion", "walk", split="test") or _pick(clips, "locomotion", split="test") \
-        or _pick(clips, "locomotion")
-    media = out / "media"
-    report = retarget_file(corpus / test["files"]["bvh"], run_dir=run, output=media / "retargeted.npz",
-                           format="beyondmimic", render=media / "retarget.gif")
-    keys = [k for k in ("cross_joint_mae_rad", "joint_mae_rad", "mpjpe_keypoints_mm", "limit_violation_frames",
-                        "domain_overlap", "baseline_mean_pose_joint_mae_rad", "baseline_nearest_neighbour_joint_mae_rad")
-            if k in metrics]
-    rows = "\n".join(f"| {k} | {metrics[k]:.4g} |" for k in keys) if keys else \
-        "\n".join(f"| {k} | {v:.4g} |" for k, v in list(metrics.items())[:12] if isinstance(v, (int, float)))
-    return ["## Learned retargeting to the Unitree G1 (tiny)", "",
-            f"A held-out BVH (`{test['files']['bvh']}`) retargeted by a model trained for a minute on the corpus "
-            "pairs, exported as a BeyondMimic npz at 50 fps:", "",
-            "![human and G1](media/retarget.gif)", "", "| metric (held-out clips) | value |", "|---|---|", rows, "",
-            f"```\n{report}\n```", ""]
-
-
 def run_demo(out="motionlab_demo", quick: bool = False, seed: int = 0) -> Path:
     """Run the demo into ``out`` and return the path of ``report.md``."""
     from motionlab.data.profile import profile_dataset
@@ -209,7 +200,7 @@ def run_demo(out="motionlab_demo", quick: bool = False, seed: int = 0) -> Path:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    steps = 4 if quick else 6
+    steps = 4 if quick else 4 + len(DEMO_SECTIONS)
     progress = _Progress(steps)
     progress("writing the tiny synthetic corpus")
     corpus = out / "corpus"
@@ -227,10 +218,11 @@ def run_demo(out="motionlab_demo", quick: bool = False, seed: int = 0) -> Path:
     progress("rendering bodies, the G1, speech and keypoints")
     md += _pictures(corpus, clips, out)
     if not quick:
-        progress("tiny tokenizer ablation (6 variants x 2 seeds)")
-        md += _tokenizer_ablation(corpus, out)
-        progress("tiny learned retargeter and a retargeted clip")
-        md += _retarget(corpus, clips, out)
+        ctx = DemoContext(corpus=corpus, clips=clips, out=out, seed=seed)
+        for what, target in DEMO_SECTIONS:
+            progress(what)
+            module_name, _, attr = target.partition(":")
+            md += getattr(importlib.import_module(module_name), attr)(ctx)
     progress("writing the report")
     report = out / "report.md"
     report.write_text("\n".join(md) + "\n")

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from motionlab.recipes.base import Recipe
 from motionlab.recipes.tokenizer.config import TokenizerConfig
-from motionlab.recipes.tokenizer.evaluate import evaluate, generate
+from motionlab.recipes.tokenizer.evaluate import evaluate
+from motionlab.recipes.tokenizer.tool import generate
 
 
 def build(cfg: TokenizerConfig):
     """``(TokenizerModule, TokenizerData)`` for ``cfg``; no data is read here."""
-    from motionlab.recipes.tokenizer.model import TokenizerData, TokenizerModule
+    from motionlab.recipes.tokenizer.lightning import TokenizerData, TokenizerModule
 
     return TokenizerModule(cfg), TokenizerData(cfg)
 
 
 def build_model(cfg: TokenizerConfig):
     """The LightningModule alone (for :func:`motionlab.train.engine.load_run`)."""
-    from motionlab.recipes.tokenizer.model import TokenizerModule
+    from motionlab.recipes.tokenizer.lightning import TokenizerModule
 
     return TokenizerModule(cfg)
 
