@@ -9,6 +9,7 @@ import argparse
 import importlib
 import json
 import sys
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -16,14 +17,70 @@ from motionlab.errors import MotionLabError
 
 
 def _positive(text: str) -> float:
-    """argparse type: a positive, finite number (frame rates)."""
+    """argparse type: a frame rate, a number within the valid range (1-1000 fps)."""
+    from motionlab.core.files import FPS_RANGE
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number")
+    lo, hi = FPS_RANGE
+    if not (lo <= value <= hi):
+        raise argparse.ArgumentTypeError(f"{text!r} is outside the valid range {lo:g}-{hi:g} fps")
     return value
+
+
+def _bvh_units(text: str):
+    from motionlab.io.bvh import parse_units
+
+    try:
+        return parse_units(text)
+    except MotionLabError as e:
+        raise argparse.ArgumentTypeError(e.problem) from None
+
+
+def add_bvh_units_option(parser: argparse.ArgumentParser) -> None:
+    """``--units`` for a command that reads BVH files: every BVH the command reads (through
+    :func:`motionlab.io.formats.read_file`) takes this length unit; other formats ignore it."""
+    parser.add_argument("--units", dest="bvh_units", type=_bvh_units, default=None, metavar="UNITS",
+                        help="length unit of BVH input: auto (default: the unit that makes the body about "
+                             "1.7 m tall), m, cm, mm, inch, or metres per file unit (CMU's scale: 0.056444)")
+
+
+def add_overwrite_option(parser: argparse.ArgumentParser) -> None:
+    """``--overwrite`` for a command that writes files: replace an existing read-only output."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output file even if it is read-only")
+
+
+@contextmanager
+def _io_context(args: argparse.Namespace):
+    """What the shared options set for the command's reads and writes (``--units``, ``--overwrite``),
+    and notes about files (:class:`~motionlab.errors.MotionLabNote`) printed as one line each."""
+    import warnings
+
+    from motionlab.errors import MotionLabNote
+
+    with ExitStack() as stack:
+        if getattr(args, "bvh_units", None) is not None:
+            from motionlab.io.formats import reading_options
+
+            stack.enter_context(reading_options(units=args.bvh_units))
+        if getattr(args, "overwrite", False):
+            from motionlab.core.files import allow_overwrite
+
+            stack.enter_context(allow_overwrite())
+        stack.enter_context(warnings.catch_warnings())
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, MotionLabNote):
+                print(f"motionlab: note: {' '.join(str(message).split())}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def _print_json(obj) -> None:
@@ -154,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--format", default=None, help="force the input format (default: detected)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    add_bvh_units_option(s)
     s.set_defaults(fn=cmd_data_inspect)
     s = dsub.add_parser("convert", help="convert between formats (any motion -> BVH / npz; G1 formats among themselves)")
     s.add_argument("input")
@@ -161,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fps", type=_positive, default=None, help="resample to this frame rate")
     s.add_argument("--format", default=None, help="output format (default: from the extension)")
     s.add_argument("--in-format", default=None, help="input format (default: detected)")
+    add_bvh_units_option(s)
+    add_overwrite_option(s)
     s.set_defaults(fn=cmd_data_convert)
     s = dsub.add_parser("synth", help="write the built-in synthetic corpus")
     s.add_argument("out")
@@ -170,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("profile", help="dataset statistics of a folder (clips, durations, speeds, styles)")
     s.add_argument("dir")
     s.add_argument("--json", action="store_true")
+    add_bvh_units_option(s)
     s.set_defaults(fn=cmd_data_profile)
     s = dsub.add_parser("render", help="stick-figure video of one or more motion files side by side")
     s.add_argument("files", nargs="+")
@@ -177,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fps", type=_positive, default=None)
     s.add_argument("--caption", default=None)
     s.add_argument("--mjcf", default=None, help="render G1 clips with MuJoCo using this model file")
+    add_bvh_units_option(s)
+    add_overwrite_option(s)
     s.set_defaults(fn=cmd_data_render)
 
     s = sub.add_parser("train", help="train a recipe into a run folder")
@@ -218,9 +281,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return int(args.fn(args) or 0)
+        with _io_context(args):
+            return int(args.fn(args) or 0)
     except MotionLabError as err:
-        print(f"motionlab: error: {err}", file=sys.stderr)
+        print(f"motionlab: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    except (PermissionError, IsADirectoryError, NotADirectoryError, FileNotFoundError) as err:
+        from motionlab.core.files import os_problem  # a file the command could not open, in one line
+
+
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"motionlab: error: {where}{os_problem(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("motionlab: interrupted", file=sys.stderr)

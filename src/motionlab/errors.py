@@ -37,3 +37,8 @@ def choices_error(kind: str, name: str, valid, *, file=None, place=None) -> Moti
     """An error for an unknown name that lists the valid choices."""
     listed = ", ".join(sorted(str(v) for v in valid))
     return MotionLabError(f"unknown {kind} {name!r}; valid choices: {listed}", file=file, place=place)
+
+
+class MotionLabNote(UserWarning):
+    """Something a user should know about a file that was still read correctly (one line, naming the
+    file); the command line prints it as ``motionlab: note: ...``."""

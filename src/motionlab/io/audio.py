@@ -11,13 +11,15 @@ up). The common shortcut ``f * (sr // fps)`` (533 samples per frame at 16 kHz / 
 from __future__ import annotations
 
 import os
+import struct
+import warnings
 from fractions import Fraction
-from typing import Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from motionlab.core.files import atomic_path
-from motionlab.errors import MotionLabError
+from motionlab.core.files import atomic_path, check_input_file, os_problem
+from motionlab.errors import MotionLabError, MotionLabNote
 
 PathLike = Union[str, os.PathLike]
 
@@ -50,11 +52,89 @@ def sample_to_frame(sample, fps: float, sr: int):
     return out if s.ndim else int(out)
 
 
+#: libsndfile containers each audio extension stands for.
+EXTENSION_CONTAINERS: Dict[str, Tuple[str, ...]] = {
+    ".wav": ("WAV", "WAVEX", "RF64"), ".flac": ("FLAC",), ".ogg": ("OGG",), ".oga": ("OGG",), ".mp3": ("MP3",),
+    ".aiff": ("AIFF",), ".aif": ("AIFF",), ".w64": ("W64",), ".caf": ("CAF",), ".au": ("AU",),
+}
+
+
+def _sf_problem(e: Exception) -> str:
+    """A libsndfile failure in words (its own message, without the file name or exception type)."""
+    msg = str(getattr(e, "error_string", "") or "").strip().rstrip(".")
+    if not msg:
+        return "damaged audio data"
+    if "not recognised" in msg.lower() or "unknown format" in msg.lower():
+        return "not an audio file libsndfile can read (format not recognised)"
+    return f"unreadable audio ({msg[:1].lower() + msg[1:]})"
+
+
+def _riff_check(path: PathLike) -> None:
+    """For RIFF/WAVE files: the chunks must fit in the file and the data chunk must hold every sample
+    its header declares (libsndfile silently reads a truncated data chunk as a shorter clip)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return
+        end = "<" if head[:4] == b"RIFF" else ">"
+        pos, block = 12, None
+        while pos + 8 <= size:
+            f.seek(pos)
+            cid, csize = struct.unpack(end + "4sI", f.read(8))
+            body = pos + 8
+            if cid == b"fmt " and csize >= 14:
+                _, channels, rate, _, block = struct.unpack(end + "HHIIH", f.read(14))
+            if cid == b"data":
+                avail = size - body
+                if csize not in (0, 0xFFFFFFFF) and csize > avail:
+                    if block:
+                        rate_s = f" at {rate} Hz" if rate else ""
+                        raise MotionLabError(
+                            f"truncated file: the data chunk declares {csize // block} samples per channel "
+                            f"but the file holds {avail // block}{rate_s}", file=path, place="data chunk")
+                    raise MotionLabError(f"truncated file: the data chunk declares {csize} bytes but the file "
+                                         f"holds {avail}", file=path, place="data chunk")
+                return
+            pos = body + csize + (csize & 1)
+        if pos > size:
+            raise MotionLabError("truncated file: a header chunk runs past the end of the file", file=path,
+                                 place="header")
+
+
+def audio_info(path: PathLike) -> Dict[str, Any]:
+    """What an audio file really is, from its content: ``container`` (libsndfile's name, e.g. ``WAV``,
+    ``MP3``), ``codec``, ``sample_rate`` (Hz), ``channels``, ``samples`` (per channel), ``duration_s``,
+    and ``note`` when the extension names another container (else None). One-line errors."""
+    import soundfile as sf
+
+    check_input_file(path)
+    _riff_check(path)
+    try:
+        info = sf.info(os.fspath(path))
+    except OSError as e:
+        raise MotionLabError(os_problem(e), file=path, place="path") from None
+    except Exception as e:  # LibsndfileError and friends
+        raise MotionLabError(_sf_problem(e), file=path, place="header") from None
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    expected = EXTENSION_CONTAINERS.get(ext)
+    note = None
+    if expected is not None and info.format not in expected:
+        note = (f"the file holds {info.format_info} ({info.subtype_info}), not {expected[0]} as its "
+                f"extension says; read as {info.format}")
+    return {"container": info.format, "container_info": info.format_info, "codec": info.subtype,
+            "codec_info": info.subtype_info, "sample_rate": int(info.samplerate), "channels": int(info.channels),
+            "samples": int(info.frames), "duration_s": float(info.duration), "note": note}
+
+
 def read_audio(path: PathLike, sr: Optional[int] = None, mono: bool = True) -> Tuple[np.ndarray, int]:
     """Read an audio file as float32.
 
     Args:
-        path: any format libsndfile reads (wav, flac, ogg ...).
+        path: any format libsndfile reads (wav, flac, ogg, mp3 ...). The container is taken from the
+            content; when it differs from the extension (an MP3 renamed ``.wav``) the file is read as
+            what it is, with a :class:`~motionlab.errors.MotionLabNote` warning saying so. A WAV whose
+            data chunk is shorter than its header declares is an error (not a silently shorter clip).
         sr: resample to this rate (Hz) with a polyphase filter (scipy ``resample_poly``); None keeps it.
         mono: average the channels into ``(S,)``; else ``(S, C)``.
 
@@ -63,14 +143,21 @@ def read_audio(path: PathLike, sr: Optional[int] = None, mono: bool = True) -> T
     """
     import soundfile as sf
 
-    if not os.path.isfile(path):
-        raise MotionLabError("no such file", file=path, place="path")
+    info = audio_info(path)
+    if info["note"]:
+        warnings.warn(f"{os.fspath(path)}: {info['note']}", MotionLabNote, stacklevel=2)
     try:
         data, file_sr = sf.read(os.fspath(path), dtype="float32", always_2d=True)
-    except Exception as e:  # libsndfile errors, truncated headers, unknown formats
-        raise MotionLabError(f"unreadable audio ({type(e).__name__}: {e})", file=path, place="header") from None
+    except OSError as e:
+        raise MotionLabError(os_problem(e), file=path, place="path") from None
+    except Exception as e:  # libsndfile errors inside the data
+        raise MotionLabError(_sf_problem(e), file=path, place="data") from None
     if data.shape[0] == 0:
         raise MotionLabError("no samples", file=path, place="data")
+    exact = info["container"] not in ("MP3", "OGG")  # compressed streams only estimate their length
+    if exact and info["samples"] and data.shape[0] < info["samples"]:
+        raise MotionLabError(f"truncated file: the header declares {info['samples']} samples, the data holds "
+                             f"{data.shape[0]}", file=path, place="data")
     bad = ~np.isfinite(data).all(axis=1)
     if bad.any():
         raise MotionLabError("non-finite sample", file=path, place=f"sample {int(np.argmax(bad))}")
@@ -119,4 +206,4 @@ def write_audio(path: PathLike, samples, sr: Optional[int] = None, subtype: Opti
     except MotionLabError:
         raise
     except Exception as e:
-        raise MotionLabError(f"cannot write audio ({type(e).__name__}: {e})", file=path, place="data") from None
+        raise MotionLabError(f"cannot write audio: {_sf_problem(e)}", file=path, place="data") from None

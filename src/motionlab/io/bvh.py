@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from motionlab.core.files import atomic_write_text
+from motionlab.core.files import FPS_RANGE, atomic_write_text, os_problem
 from motionlab.core.motion import Motion
 from motionlab.core.rotations import Y_UP_TO_Z_UP, euler_to_quat, matrix_to_euler, quat_fix_continuity
 from motionlab.core.skeleton import Skeleton
@@ -43,7 +43,7 @@ from motionlab.errors import MotionLabError, choices_error
 PathLike = Union[str, os.PathLike]
 Units = Union[str, float]
 
-__all__ = ["read_bvh", "write_bvh", "units_scale", "UNIT_SCALES", "Y_UP_TO_Z_UP"]
+__all__ = ["read_bvh", "write_bvh", "units_scale", "parse_units", "UNIT_SCALES", "Y_UP_TO_Z_UP"]
 
 #: Metres per file unit for the named units ``read_bvh``/``write_bvh`` accept.
 UNIT_SCALES: Dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254}
@@ -64,6 +64,14 @@ _KEYWORDS = {"HIERARCHY", "ROOT", "JOINT", "OFFSET", "CHANNELS", "END", "SITE", 
 _ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 
 _TOKEN = re.compile(r"[{}]|[^\s{}]+")
+#: A number as BVH writers print it: ASCII digits only (no ``1_000``, no non-ASCII digits, no hex).
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)",
+                          re.ASCII | re.IGNORECASE)
+_NUMBER_BYTES = re.compile(_NUMBER_TEXT.pattern.encode("ascii"), re.ASCII | re.IGNORECASE)
+#: Plausibility bounds on channel values: positions beyond this many metres and angles beyond this many
+#: degrees are damaged data.
+MAX_POSITION_M = 1.0e5
+MAX_ANGLE_DEG = 1.0e6
 _MOTION = re.compile(rb"(?<!\S)MOTION(?!\S)")
 _FRAMES = re.compile(rb"[ \t\r\n\f\v]*Frames[ \t]*:[ \t]*(\S*)", re.IGNORECASE)
 _FRAME_TIME = re.compile(rb"[ \t\r\n\f\v]*Frame[ \t]+Time[ \t]*:[ \t]*(\S*)", re.IGNORECASE)
@@ -87,6 +95,18 @@ def _map_mat(R: np.ndarray, how: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """``A @ R @ A.T`` for the signed permutation ``A`` described by ``how``."""
     perm, sign = how
     return R[..., perm[:, None], perm[None, :]] * (sign[:, None] * sign[None, :])
+
+
+def parse_units(text: str) -> Units:
+    """A ``--units`` value: ``auto``, a name of :data:`UNIT_SCALES` or metres per file unit (a number,
+    e.g. ``0.056444`` for CMU's own scale). Raises MotionLabError listing the choices."""
+    text = str(text).strip()
+    if text == "auto" or text in UNIT_SCALES:
+        return text
+    if _NUMBER_TEXT.fullmatch(text):
+        name, scale = units_scale(float(text))
+        return scale if name == "custom" else name
+    raise choices_error("BVH units", text, list(UNIT_SCALES) + ["auto", "<metres per file unit>"])
 
 
 def units_scale(units: Units) -> Tuple[str, float]:
@@ -170,10 +190,9 @@ def _tokenize(text: str) -> List[Tuple[str, int]]:
 
 def _number(cur: _Cursor, what: str) -> float:
     tok, line = cur.take(f"the file ends while reading {what} (truncated?)")
-    try:
-        value = float(tok)
-    except ValueError:
-        raise cur.error(f"{what} must be a number, found {tok!r}", line) from None
+    if not _NUMBER_TEXT.fullmatch(tok):
+        raise cur.error(f"{what} must be a number, found {tok[:40]!r}", line)
+    value = float(tok)
     if not np.isfinite(value):
         raise cur.error(f"{what} is not finite ({tok!r})", line)
     return value
@@ -315,12 +334,15 @@ def _parse_motion(raw: bytes, pos: int, joints: List[_Joint], path: str) -> Tupl
     t = _FRAME_TIME.match(raw, m.end())
     if t is None or not t.group(1):
         raise err("expected 'Frame Time: <seconds>' after the frame count", m.end() + 1)
-    try:
-        frame_time = float(t.group(1))
-    except ValueError:
-        raise err(f"Frame Time must be a number, found {t.group(1).decode('latin-1')!r}", t.start(1)) from None
+    if not _NUMBER_BYTES.fullmatch(t.group(1)):
+        raise err(f"Frame Time must be a number, found {t.group(1)[:40].decode('latin-1')!r}", t.start(1))
+    frame_time = float(t.group(1))
+    lo, hi = FPS_RANGE
     if not np.isfinite(frame_time) or frame_time <= 0:
         raise err(f"Frame Time must be a positive number of seconds, got {frame_time}", t.start(1))
+    if not (lo <= 1.0 / frame_time <= hi):
+        raise err(f"Frame Time {frame_time:g} s means {1.0 / frame_time:g} fps, outside the valid range "
+                  f"{lo:g}-{hi:g} fps", t.start(1))
 
     n_cols = sum(len(jt.channels) for jt in joints)
     if n_cols == 0:
@@ -385,13 +407,12 @@ def _parse_values_slowly(block: bytes, first_line: int, n_cols: int, path: str) 
         if not toks:
             continue
         for tok in toks:
-            try:
-                out.append(float(tok))
-            except ValueError:
-                shown = tok.decode("latin-1")
+            if not _NUMBER_BYTES.fullmatch(tok):
+                shown = tok[:40].decode("utf-8", errors="replace")
                 raise MotionLabError(
                     f"non-numeric value {shown!r}", file=path, place=f"line {first_line + n}, frame {frame}"
-                ) from None
+                )
+            out.append(float(tok))
         frame += 1
     return np.asarray(out, dtype=np.float64)
 
@@ -462,10 +483,8 @@ def read_bvh(path: PathLike, units: Units = "auto") -> Motion:
             raise e.with_file(spath) from None
     try:
         raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise MotionLabError("no such file", file=spath) from None
     except OSError as e:
-        raise MotionLabError(f"cannot read the file ({e.strerror or e})", file=spath) from None
+        raise MotionLabError(os_problem(e), file=spath, place="path") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if b"\n" not in raw and b"\r" in raw:  # classic Mac line ends
@@ -521,6 +540,12 @@ def _to_motion(joints: List[_Joint], frame_time: float, data: np.ndarray, units:
             else:
                 pj.append(j), pc.append("XYZ".index(ch[0])), pcol.append(col)
             col += 1
+    for cols, bound, what in ((rc, MAX_ANGLE_DEG, "degrees"), (pcol, MAX_POSITION_M / scale, "file units")):
+        big = np.abs(data[:, cols]) > bound if cols else np.zeros((T, 0), bool)
+        if big.any():
+            k, c = (int(x) for x in np.argwhere(big)[0])
+            raise MotionLabError(f"value {data[k, cols[c]]:.3g} {what} for {_column_label(joints, cols[c])} is "
+                                 f"beyond the plausible range (|x| <= {bound:.3g})", file=spath, place=f"frame {k}")
     angles = np.zeros((T, J, 3))
     angles[:, rj, rs] = data[:, rc]
     local_quat = _euler_to_quat_zup(angles, orders)

@@ -13,11 +13,15 @@ Kinds of content:
 
 from __future__ import annotations
 
+import contextvars
 import importlib
+import json
+import re
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -60,35 +64,109 @@ FORMATS: Dict[str, Format] = {
                "motionlab.io.keypoints:write_keypoints", "COCO-17 2D keypoint tracks (x, y, confidence)"),
         Format("frame-json", "frames", (".json",), "motionlab.io.frame_json:read_frame_json",
                "motionlab.io.frame_json:write_frame_json", "character-predictor frame JSON"),
-        Format("audio", "audio", (".wav", ".flac", ".ogg"), "motionlab.io.audio:read_audio",
-               "motionlab.io.audio:write_audio", "audio (soundfile)"),
+        Format("audio", "audio", (".wav", ".flac", ".ogg", ".mp3"), "motionlab.io.audio:read_audio",
+               "motionlab.io.audio:write_audio", "audio (libsndfile; the container is read from the content)"),
         Format("textgrid", "words", (".textgrid",), "motionlab.io.textgrid:read_words",
                "motionlab.io.textgrid:write_words", "Praat TextGrid word tier"),
     ]
 }
 
 
-def _npz_keys(path: Path) -> set:
+def npz_keys(path) -> set:
+    """The array names in an npz archive (without reading the arrays); one-line errors."""
+    from motionlab.core.files import check_input_file, os_problem
+
+    check_input_file(path)
     try:
         with zipfile.ZipFile(path) as z:
             return {n[:-4] if n.endswith(".npy") else n for n in z.namelist()}
-    except (zipfile.BadZipFile, OSError) as e:
-        raise MotionLabError(f"not a readable npz archive ({e})", file=path) from None
+    except zipfile.BadZipFile:
+        raise MotionLabError("not an npz archive (no readable zip structure)", file=path, place="archive") from None
+    except OSError as e:
+        raise MotionLabError(os_problem(e), file=path, place="path") from None
+    except Exception:  # damaged central directory (ValueError, struct.error, ...)
+        raise MotionLabError("not an npz archive (damaged zip structure)", file=path, place="archive") from None
 
 
-def _json_head(path: Path) -> str:
-    with open(path, "r", encoding="utf-8", errors="replace") as f:
-        return f.read(4096)
+def _scan_string(text: str, i: int) -> int:
+    """Index just after the JSON string starting at ``text[i] == '"'`` (or len(text) if unterminated)."""
+    j = i + 1
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == '"':
+            return j + 1
+        j += 1
+    return n
+
+
+_JSON_STOPS = re.compile(r'["{}\[\],]')
+_JSON_STOPS_DEEP = re.compile(r'["{}\[\]]')  # inside nested values commas do not matter
+
+
+def json_top_keys(text: str) -> Optional[List[str]]:
+    """The keys of the top-level JSON object in ``text``, in order, read by scanning (nested values
+    are skipped, not parsed, so any size works). ``None`` when the top level is not an object, e.g.
+    a list; a damaged document gives the keys found before the damage."""
+    i, n = 0, len(text)
+    while i < n and text[i] in " \t\r\n\ufeff":
+        i += 1
+    if i >= n or text[i] != "{":
+        return None
+    keys: List[str] = []
+    depth, expect_key, i = 1, True, i + 1
+    while True:
+        m = (_JSON_STOPS if depth == 1 else _JSON_STOPS_DEEP).search(text, i)
+        if m is None:
+            return keys
+        c = m.group()
+        if c == '"':
+            end = _scan_string(text, m.start())
+            if depth == 1 and expect_key:
+                try:
+                    keys.append(json.loads(text[m.start():end]))
+                except ValueError:
+                    return keys
+                expect_key = False
+            i = end
+            continue
+        if c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return keys
+        elif depth == 1:  # a comma between members
+            expect_key = True
+        i = m.end()
+
+
+def _json_kind(path: Path) -> str:
+    """``frame-json`` or ``keypoints`` from the JSON's top-level keys (the whole document is scanned)."""
+    from motionlab.core.files import read_bytes
+
+    raw = read_bytes(path)
+    text = raw.decode("utf-8-sig", errors="replace")
+    keys = json_top_keys(text)
+    if keys is None:
+        return "keypoints"  # a bare list of frames is a keypoint track
+    if "Frames" in keys or "FPS" in keys or "BoneNames" in keys:
+        return "frame-json"
+    return "keypoints"
 
 
 def detect_format(path) -> str:
     """The format name of ``path`` from its extension and, for npz/json, its keys."""
+    from motionlab.core.files import check_input_file
+
     path = Path(path)
-    if not path.exists():
-        raise MotionLabError("no such file", file=path)
+    check_input_file(path)
     ext = path.suffix.lower()
     if ext == ".npz":
-        keys = _npz_keys(path)
+        keys = npz_keys(path)
         if "format" in keys and "local_quat" in keys:
             return "npz"
         if "smplx_pose_body" in keys:
@@ -99,15 +177,15 @@ def detect_format(path) -> str:
             return "smplx"
         if "keypoints" in keys:
             return "keypoints"
-        raise MotionLabError(f"npz with keys {sorted(keys)} matches no known format", file=path)
+        shown = ", ".join(sorted(keys)[:12]) + (" ..." if len(keys) > 12 else "")
+        raise MotionLabError(f"npz with keys [{shown}] matches no known format", file=path, place="archive")
     if ext == ".json":
-        head = _json_head(path)
-        return "frame-json" if '"Frames"' in head or '"BoneRotations"' in head else "keypoints"
+        return _json_kind(path)
     for f in FORMATS.values():
         if ext in f.extensions:
             return f.name
     exts = sorted({e for f in FORMATS.values() for e in f.extensions})
-    raise MotionLabError(f"unknown file extension {ext!r}; known: {', '.join(exts)}", file=path)
+    raise MotionLabError(f"unknown file extension {ext!r}; known: {', '.join(exts)}", file=path, place="path")
 
 
 def get_format(name: str) -> Format:
@@ -116,10 +194,40 @@ def get_format(name: str) -> Format:
     return FORMATS[name]
 
 
+_READ_OPTIONS: contextvars.ContextVar[Dict[str, Any]] = contextvars.ContextVar("motionlab_read_options",
+                                                                               default={})
+
+#: Reading options :func:`reading_options` may set, and the formats whose reader takes each.
+READ_OPTIONS = {"units": ("bvh",)}
+
+
+@contextmanager
+def reading_options(**options: Any) -> Iterator[None]:
+    """Within this block, :func:`read_file` passes these options to every reader that takes them,
+    whoever calls it (``units="inch"`` for every BVH read by a command: what ``--units`` sets).
+    Options left None are not set; explicit ``read_file`` keyword arguments win."""
+    unknown = set(options) - set(READ_OPTIONS)
+    if unknown:
+        raise choices_error("reading option", sorted(unknown)[0], READ_OPTIONS)
+    merged = dict(_READ_OPTIONS.get())
+    merged.update({k: v for k, v in options.items() if v is not None})
+    token = _READ_OPTIONS.set(merged)
+    try:
+        yield
+    finally:
+        _READ_OPTIONS.reset(token)
+
+
 def read_file(path, format: Optional[str] = None, **kwargs) -> Tuple[str, Any]:
-    """Read ``path`` with its (detected) format. Returns ``(format name, object)``."""
+    """Read ``path`` with its (detected) format. Returns ``(format name, object)``.
+
+    Options set by :func:`reading_options` reach the readers that take them (BVH ``units``).
+    """
     name = format or detect_format(path)
     fmt = get_format(name)
+    for key, value in _READ_OPTIONS.get().items():
+        if name in READ_OPTIONS.get(key, ()) and key not in kwargs:
+            kwargs[key] = value
     return name, _fn(fmt.reader)(path, **kwargs)
 
 
@@ -150,8 +258,15 @@ def _range(a: np.ndarray) -> list:
 
 
 def inspect_file(path, format: Optional[str] = None) -> Dict[str, Any]:
-    """A JSON-friendly summary of a file: format, fps, frames, duration, joints, units, ranges."""
-    name, obj = read_file(path, format)
+    """A JSON-friendly summary of a file: format, fps, frames, duration, joints, units, ranges
+    (audio: container, codec, rate, channels, duration, as read from the content)."""
+    import warnings
+
+    from motionlab.errors import MotionLabNote
+
+    with warnings.catch_warnings():  # the summary states the note itself
+        warnings.simplefilter("ignore", MotionLabNote)
+        name, obj = read_file(path, format)
     fmt = FORMATS[name]
     out: Dict[str, Any] = {"file": str(path), "format": name, "kind": fmt.kind, "description": fmt.description}
     if fmt.kind == "human":
@@ -160,6 +275,9 @@ def inspect_file(path, format: Optional[str] = None) -> Dict[str, Any]:
             fps=obj.fps, frames=obj.num_frames, duration_s=obj.duration, joints=obj.num_frames and obj.skeleton.num_joints,
             joint_names=list(obj.skeleton.names), units="m (converted on read)", up_axis="Z (converted on read)",
             source_units=obj.meta.get("units"), source_up_axis=obj.meta.get("up_axis"),
+            **({"source_scale_m_per_unit": obj.meta.get("scale"), "units_rule": (
+                "auto (the unit that makes the rest pose about 1.7 m tall; set --units to choose)"
+                if obj.meta.get("units_rule") == "auto" else "given")} if name == "bvh" else {}),
             skeleton_height_m=obj.skeleton.height(),
             ranges={"root_x": _range(obj.root_pos[:, 0]), "root_y": _range(obj.root_pos[:, 1]),
                     "root_z": _range(obj.root_pos[:, 2]), "joint_height": _range(pos[..., 2])},
@@ -182,14 +300,24 @@ def inspect_file(path, format: Optional[str] = None) -> Dict[str, Any]:
                    joints=int(obj.xy.shape[1]), units="pixels", mean_confidence=float(np.mean(obj.conf)),
                    ranges={"x": _range(obj.xy[..., 0]), "y": _range(obj.xy[..., 1])})
     elif fmt.kind == "audio":
+        from motionlab.io.audio import audio_info
+
         samples, sr = obj
-        out.update(sample_rate=sr, samples=int(len(samples)), duration_s=len(samples) / sr,
-                   ranges={"amplitude": _range(samples)})
+        info = audio_info(path)
+        out.update(container=f"{info['container']} ({info['container_info']})",
+                   codec=f"{info['codec']} ({info['codec_info']})", sample_rate=sr, channels=info["channels"],
+                   samples=int(len(samples)), duration_s=len(samples) / sr,
+                   ranges={"amplitude (mono mix)": _range(samples)})
+        if info["note"]:
+            out["note"] = info["note"]
     elif fmt.kind == "words":
         out.update(words=len(obj), duration_s=float(max((w.end for w in obj), default=0.0)),
                    first_words=[w.text for w in obj[:10]])
     elif fmt.kind == "frames":
-        out.update({k: list(np.shape(v)) for k, v in obj.items() if hasattr(v, "shape")})
+        T = int(obj["rot6d"].shape[0])
+        out.update(fps=float(obj["fps"]), frames=T, duration_s=(T - 1) / float(obj["fps"]),
+                   bones=int(obj["rot6d"].shape[1]))
+        out.update({f"shape_{k}": list(np.shape(v)) for k, v in obj.items() if np.ndim(v) > 0})
     return out
 
 

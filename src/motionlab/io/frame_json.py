@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from motionlab.core.files import atomic_write_text, load_json, load_npz, save_npz
+from motionlab.core.files import atomic_write_text, check_frame_rate, load_json, load_npz, save_npz
 from motionlab.core.rotations import matrix_to_axis_angle, rot6d_to_matrix
 from motionlab.errors import MotionLabError
 
@@ -102,9 +102,7 @@ def read_frame_json(path: PathLike) -> Dict[str, np.ndarray]:
         raise MotionLabError(f"top level must be an object, got {type(doc).__name__}", file=path, place="document")
     if "FPS" not in doc:
         raise MotionLabError("missing key 'FPS'", file=path, place="FPS")
-    fps = _number(doc["FPS"], path, "FPS")
-    if fps <= 0:
-        raise MotionLabError(f"FPS must be positive, got {fps}", file=path, place="FPS")
+    fps = check_frame_rate(doc["FPS"], file=path, place="FPS")
     frames = doc.get("Frames")
     if not isinstance(frames, list):
         raise MotionLabError("missing or non-list 'Frames'", file=path, place="Frames")
@@ -169,10 +167,7 @@ def _check_arrays(arrays: Dict[str, Any], path) -> Dict[str, np.ndarray]:
             bad = np.argwhere(~np.isfinite(a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)))[0][0]
             raise MotionLabError("non-finite values", file=path, place=f"key {key!r}, frame {int(bad)}")
         out[key] = a
-    if out["fps"].size != 1 or float(out["fps"].reshape(-1)[0]) <= 0:
-        raise MotionLabError(f"fps must be one positive number, got shape {out['fps'].shape}", file=path,
-                             place="key 'fps'")
-    out["fps"] = np.array(float(out["fps"].reshape(-1)[0]))
+    out["fps"] = np.array(check_frame_rate(out["fps"], file=path, place="key 'fps'"))
     r = out["rot6d"]
     if r.ndim != 3 or r.shape[2] != 6 or r.shape[0] == 0 or r.shape[1] == 0:
         raise MotionLabError(f"rot6d must be (T, N, 6) with T, N > 0, got {r.shape}", file=path, place="key 'rot6d'")

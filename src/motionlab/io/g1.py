@@ -31,13 +31,14 @@ import functools
 import io
 import os
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 
-from motionlab.core.files import atomic_write_bytes, load_npz, save_npz
+from motionlab.core.files import atomic_write_bytes, check_frame_rate, load_npz, read_bytes, save_npz
 from motionlab.core.rotations import (
     quat_conjugate,
     quat_fix_continuity,
@@ -62,12 +63,20 @@ PathLike = Union[str, os.PathLike]
 G1_FORMATS = ("unitree-csv", "beyondmimic", "seulzx", "gmr-pkl")
 
 _NUM_COLUMNS = 36
+#: Plausibility bounds on values read from files: positions (m) and joint angles (rad) beyond these
+#: are damaged data (they would also overflow the float32 arrays written by the converters).
+MAX_POSITION_M = 1.0e4
+MAX_ANGLE_RAD = 1.0e3
+#: A stored quaternion's norm must lie in this range (unit quaternions, loosely): others are damaged.
+QUAT_NORM_RANGE = (0.5, 2.0)
+#: A number as the CSV writers print it: ASCII digits only (no ``1_000``, no non-ASCII digits).
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _BM_KEYS = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w")
 
 
 # -- shared helpers --------------------------------------------------------------------------------
 def _reader(fmt: str) -> Callable:
-    """Turn any unexpected failure inside a reader into a MotionLabError naming the file."""
+    """Turn any unexpected failure inside a reader into a one-line MotionLabError naming the file."""
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -77,10 +86,13 @@ def _reader(fmt: str) -> Callable:
             except MotionLabError as e:
                 raise e.with_file(path) from None
             except OSError as e:
-                raise MotionLabError(f"cannot read ({e.strerror or e})", file=path, place="path") from None
+                from motionlab.core.files import os_problem
+
+                raise MotionLabError(os_problem(e), file=path, place="path") from None
             except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, EOFError,
-                    pickle.UnpicklingError, zipfile.BadZipFile, RecursionError, UnicodeDecodeError) as e:
-                raise MotionLabError(f"malformed {fmt} file ({type(e).__name__}: {e})", file=path) from None
+                    pickle.UnpicklingError, zipfile.BadZipFile, RecursionError, UnicodeDecodeError, MemoryError):
+                raise MotionLabError(f"damaged or unexpected content for a {fmt} file", file=path,
+                                     place="content") from None
 
         return wrapper
 
@@ -88,37 +100,69 @@ def _reader(fmt: str) -> Callable:
 
 
 def _check_fps(fps: Any, *, file=None, place: str = "fps") -> float:
-    try:
-        value = float(np.asarray(fps, dtype=np.float64).reshape(-1)[0]) if np.size(fps) == 1 else float("nan")
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not np.isfinite(value) or value <= 0:
-        raise MotionLabError(f"frame rate must be one positive number, got {fps!r}", file=file, place=place)
-    return value
+    return check_frame_rate(fps, file=file, place=place)
 
 
-def _array(data: Dict[str, Any], key: str, tail: Sequence[Optional[int]], path: PathLike) -> np.ndarray:
-    """``data[key]`` as float64 of shape ``(T, *tail)`` (None = any size), finite; errors name the key."""
+def _dtype_name(raw: Any) -> str:
+    dt = getattr(raw, "dtype", None)
+    if dt is None:
+        return type(raw).__name__
+    kind = {"U": "text", "S": "bytes", "c": "complex numbers", "O": "Python objects", "b": "booleans",
+            "V": "raw records", "M": "dates", "m": "time spans"}.get(dt.kind)
+    return f"{kind} (dtype {dt})" if kind else f"dtype {dt}"
+
+
+def _array(data: Dict[str, Any], key: str, tail: Sequence[Optional[int]], path: PathLike,
+           bound: Optional[float] = None) -> np.ndarray:
+    """``data[key]`` as float64 of shape ``(T, *tail)`` (None = any size), finite and, with ``bound``,
+    within ``[-bound, bound]``; errors name the key. Only real numbers are accepted: text, bytes,
+    booleans, complex numbers and objects are refused (nothing is converted or dropped silently)."""
     if key not in data:
         raise MotionLabError(f"missing key (found: {', '.join(sorted(map(str, data))) or 'none'})",
                              file=path, place=f"key {key!r}")
     raw = data[key]
-    try:
-        arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise MotionLabError(f"not a numeric array (dtype {getattr(raw, 'dtype', type(raw).__name__)})",
-                             file=path, place=f"key {key!r}") from None
+    if isinstance(raw, np.ndarray):
+        arr = raw
+    else:  # lists from a pickle: only Python/numpy numbers
+        try:
+            arr = np.asarray(raw)
+        except (TypeError, ValueError):  # ragged lists
+            raise MotionLabError("not a rectangular array of numbers", file=path, place=f"key {key!r}") from None
+    if arr.dtype.kind not in "iuf":
+        raise MotionLabError(f"expected real numbers, got {_dtype_name(arr)}", file=path, place=f"key {key!r}")
+    arr = arr.astype(np.float64)
     shape_ok = arr.ndim == 1 + len(tail) and all(t is None or s == t for s, t in zip(arr.shape[1:], tail))
     if not shape_ok:
         want = "(T, " + ", ".join("B" if t is None else str(t) for t in tail) + ")"
         raise MotionLabError(f"expected shape {want}, got {arr.shape}", file=path, place=f"key {key!r}")
     if arr.shape[0] == 0:
         raise MotionLabError("no frames", file=path, place=f"key {key!r}")
-    bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
+    flat = arr.reshape(arr.shape[0], -1)
+    bad = ~np.isfinite(flat).all(axis=1)
     if bad.any():
         raise MotionLabError("non-finite values (NaN or inf)", file=path,
                              place=f"key {key!r} frame {int(np.argmax(bad))}")
+    if bound is not None:
+        big = (np.abs(flat) > bound).any(axis=1)
+        if big.any():
+            t = int(np.argmax(big))
+            raise MotionLabError(f"value {np.abs(flat[t]).max():.3g} is beyond the plausible range "
+                                 f"(|x| <= {bound:g})", file=path, place=f"key {key!r} frame {t}")
     return arr
+
+
+def _check_quats(q: np.ndarray, path: PathLike, place: Callable[[int], str]) -> np.ndarray:
+    """Rows of ``q (T, 4)`` must be (loosely) unit quaternions; returns them normalised."""
+    scale = np.abs(q).max(axis=-1, keepdims=True)
+    norms = np.linalg.norm(q / np.where(scale > 0, scale, 1.0), axis=-1) * scale[..., 0]
+    lo, hi = QUAT_NORM_RANGE
+    bad = ~((norms >= lo) & (norms <= hi))
+    if bad.any():
+        t = int(np.argmax(bad))
+        what = "zero root quaternion" if norms[t] < 1e-8 else \
+            f"root quaternion of norm {norms[t]:.3g} is not a unit quaternion (norm {lo:g}-{hi:g} expected)"
+        raise MotionLabError(what, file=path, place=place(t))
+    return q / norms[:, None]
 
 
 def _same_frames(path: PathLike, arrays: Dict[str, np.ndarray]) -> int:
@@ -190,15 +234,12 @@ def read_unitree_csv(path: PathLike, fps: float = 30.0) -> RobotMotion:
 
     Blank lines are skipped; errors name the 1-based line.
     """
-    fps = _check_fps(fps, file=path)
-    if not os.path.isfile(path):
-        raise MotionLabError("no such file", file=path, place="path")
-    with open(path, "rb") as f:
-        raw = f.read()
+    fps = _check_fps(fps, file=path, place="argument fps")
+    raw = read_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise MotionLabError(f"not text ({e.reason})", file=path, place=f"byte {e.start}") from None
+        raise MotionLabError("not UTF-8 text", file=path, place=f"byte {e.start}") from None
     rows, lines = [], []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -207,38 +248,39 @@ def read_unitree_csv(path: PathLike, fps: float = 30.0) -> RobotMotion:
         if len(cells) != _NUM_COLUMNS:
             raise MotionLabError(f"expected {_NUM_COLUMNS} comma-separated columns (root xyz, quat xyzw, "
                                  f"29 joints), got {len(cells)}", file=path, place=f"line {lineno}")
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            bad = next(c for c in cells if not _is_float(c))
-            raise MotionLabError(f"not a number: {bad.strip()[:40]!r}", file=path, place=f"line {lineno}") from None
-        arr = np.array(values)
+        for col, c in enumerate(cells, start=1):
+            if not _NUMBER.fullmatch(c.strip()):
+                shown = c.strip()[:40]
+                what = "an empty cell" if not shown else f"not a number: {shown!r}"
+                if shown.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+                    what = f"non-finite value {shown!r}"
+                raise MotionLabError(what, file=path, place=f"line {lineno} column {col}")
+        arr = np.array([float(c) for c in cells])
         if not np.isfinite(arr).all():
             col = int(np.argmax(~np.isfinite(arr))) + 1
-            raise MotionLabError(f"non-finite value in column {col}", file=path, place=f"line {lineno}")
-        if np.linalg.norm(arr[3:7]) < 1e-8:
-            raise MotionLabError("zero root quaternion", file=path, place=f"line {lineno}")
+            raise MotionLabError("number too large (overflows to infinity)", file=path,
+                                 place=f"line {lineno} column {col}")
+        for lo_col, hi_col, bound, what in ((0, 3, MAX_POSITION_M, "root position (m)"),
+                                            (7, 36, MAX_ANGLE_RAD, "joint angle (rad)")):
+            big = np.abs(arr[lo_col:hi_col]) > bound
+            if big.any():
+                col = lo_col + int(np.argmax(big)) + 1
+                raise MotionLabError(f"{what} {arr[col - 1]:.3g} is beyond the plausible range (|x| <= {bound:g})",
+                                     file=path, place=f"line {lineno} column {col}")
         rows.append(arr)
         lines.append(lineno)
     if not rows:
-        raise MotionLabError("empty file: no rows", file=path)
+        raise MotionLabError("empty file: no rows", file=path, place="line 1")
     data = np.stack(rows)
+    quat = _check_quats(data[:, 3:7], path, lambda t: f"line {lines[t]} columns 4-7")
     return RobotMotion(
         fps=fps,
         root_pos=data[:, 0:3],
-        root_quat=quat_xyzw_to_wxyz(data[:, 3:7]),
+        root_quat=quat_xyzw_to_wxyz(quat),
         joint_pos=data[:, 7:],
         joint_names=G1_JOINT_NAMES,
         meta={"source": os.fspath(path), "format": "unitree-csv"},
     )
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def write_unitree_csv(path: PathLike, motion: RobotMotion, fps: Optional[float] = 30.0) -> None:
@@ -319,8 +361,8 @@ def write_beyondmimic_npz(path: PathLike, motion: RobotMotion, fps: float = 50.0
 
 
 def _read_robot_npz(path: PathLike, data: Dict[str, np.ndarray], fmt: str) -> RobotMotion:
-    joint_pos = _array(data, "joint_pos", (29,), path)
-    body_pos = _array(data, "body_pos_w", (None, 3), path)
+    joint_pos = _array(data, "joint_pos", (29,), path, MAX_ANGLE_RAD)
+    body_pos = _array(data, "body_pos_w", (None, 3), path, MAX_POSITION_M)
     body_quat = _array(data, "body_quat_w", (None, 4), path)
     _same_frames(path, {"joint_pos": joint_pos, "body_pos_w": body_pos, "body_quat_w": body_quat})
     if body_pos.shape[1] != body_quat.shape[1] or body_pos.shape[1] == 0:
@@ -336,15 +378,12 @@ def _read_robot_npz(path: PathLike, data: Dict[str, np.ndarray], fmt: str) -> Ro
         if "pelvis" not in body_names:
             raise MotionLabError("no 'pelvis' body (the root)", file=path, place="key 'body_names'")
         root = body_names.index("pelvis")
-    norms = np.linalg.norm(body_quat[:, root], axis=-1)
-    if (norms < 1e-8).any():
-        raise MotionLabError("zero root quaternion", file=path,
-                             place=f"key 'body_quat_w' frame {int(np.argmax(norms < 1e-8))}")
+    root_quat = _check_quats(body_quat[:, root], path, lambda t: f"key 'body_quat_w' frame {t}")
     joints = _to_unitree_columns(joint_pos, _names(data, "joint_names", path), path)
     return RobotMotion(
         fps=fps,
         root_pos=body_pos[:, root],
-        root_quat=body_quat[:, root],
+        root_quat=root_quat,
         joint_pos=joints,
         joint_names=G1_JOINT_NAMES,
         meta={"source": os.fspath(path), "format": fmt, "fps_in_file": "fps" in data},
@@ -411,14 +450,37 @@ _SAFE_GLOBALS = {
 }
 
 
+class _Refused(Exception):
+    """A pickle asked for a class outside the allowed set."""
+
+
 class _SafeUnpickler(pickle.Unpickler):
     """An unpickler that builds only numpy arrays/dtypes/scalars and builtin containers."""
 
     def find_class(self, module: str, name: str):
         if (module, name) in _SAFE_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType")):
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays and builtin "
-                                     "containers are allowed)")
+        raise _Refused(f"{module}.{name}")
+
+    def persistent_load(self, pid):
+        raise _Refused("a persistent object reference")
+
+
+def _unpickle(raw: bytes, path: PathLike) -> Any:
+    """The object in ``raw`` (a pickle) through :class:`_SafeUnpickler`; one-line errors."""
+    if not raw:
+        raise MotionLabError("empty file", file=path, place="pickle")
+    if raw.startswith(b"PK"):
+        raise MotionLabError("a zip archive (an npz?), not a pickle", file=path, place="pickle")
+    if raw[:1] != b"\x80":
+        raise MotionLabError("not a pickle file (no pickle protocol header)", file=path, place="pickle")
+    try:
+        return _SafeUnpickler(io.BytesIO(raw)).load()
+    except _Refused as e:
+        raise MotionLabError(f"refusing to load {e} (only numpy arrays and plain containers are allowed)",
+                             file=path, place="pickle") from None
+    except Exception:  # UnpicklingError, EOFError, ValueError, ... from damaged bytes
+        raise MotionLabError("damaged or truncated pickle data", file=path, place="pickle") from None
 
 
 @_reader("GMR pkl")
@@ -429,28 +491,20 @@ def read_gmr_pkl(path: PathLike) -> RobotMotion:
     arrays, dtypes and scalars and builtin containers, and refuses anything else. Still, read
     pickles only from sources you trust.
     """
-    if not os.path.isfile(path):
-        raise MotionLabError("no such file", file=path, place="path")
-    with open(path, "rb") as f:
-        raw = f.read()
-    if not raw:
-        raise MotionLabError("empty file", file=path)
-    data = _SafeUnpickler(io.BytesIO(raw)).load()
+    raw = read_bytes(path)
+    data = _unpickle(raw, path)
     if not isinstance(data, dict):
         raise MotionLabError(f"expected a dict, got {type(data).__name__}", file=path, place="pickle")
     if "fps" not in data:
         raise MotionLabError("missing key", file=path, place="key 'fps'")
     fps = _check_fps(data["fps"], file=path, place="key 'fps'")
     arrays = {
-        "root_pos": _array(data, "root_pos", (3,), path),
+        "root_pos": _array(data, "root_pos", (3,), path, MAX_POSITION_M),
         "root_rot": _array(data, "root_rot", (4,), path),
-        "dof_pos": _array(data, "dof_pos", (29,), path),
+        "dof_pos": _array(data, "dof_pos", (29,), path, MAX_ANGLE_RAD),
     }
     _same_frames(path, arrays)
-    norms = np.linalg.norm(arrays["root_rot"], axis=-1)
-    if (norms < 1e-8).any():
-        raise MotionLabError("zero root quaternion", file=path,
-                             place=f"key 'root_rot' frame {int(np.argmax(norms < 1e-8))}")
+    arrays["root_rot"] = _check_quats(arrays["root_rot"], path, lambda t: f"key 'root_rot' frame {t}")
     return RobotMotion(
         fps=fps,
         root_pos=arrays["root_pos"],
@@ -484,14 +538,9 @@ def detect_g1_format(path: PathLike) -> str:
     if suffix == ".pkl":
         return "gmr-pkl"
     if suffix == ".npz":
-        if not os.path.isfile(path):
-            raise MotionLabError("no such file", file=path, place="path")
-        try:
-            with zipfile.ZipFile(path) as z:
-                keys = {n[:-4] if n.endswith(".npy") else n for n in z.namelist()}
-        except (zipfile.BadZipFile, OSError) as e:
-            raise MotionLabError(f"not a readable npz archive ({e})", file=path, place="archive") from None
-        return "seulzx" if "smplx_pose_body" in keys else "beyondmimic"
+        from motionlab.io.formats import npz_keys
+
+        return "seulzx" if "smplx_pose_body" in npz_keys(path) else "beyondmimic"
     raise MotionLabError(f"cannot tell the G1 format from the extension {suffix or '(none)'!r}; valid formats: "
                          f"{', '.join(G1_FORMATS)} (.csv, .npz, .pkl)", file=path)
 

@@ -38,7 +38,7 @@ from typing import Any, Dict, Tuple, Union
 
 import numpy as np
 
-from motionlab.core.files import load_npz, save_npz
+from motionlab.core.files import check_frame_rate, load_npz, save_npz
 from motionlab.core.motion import Motion
 from motionlab.core.skeleton import Skeleton
 from motionlab.errors import MotionLabError
@@ -202,10 +202,7 @@ def load_motion_npz(path: PathLike) -> Motion:
     J = len(names)
     parents = r.integers("parents", (J,))
     offsets = r.floats("offsets", (J, 3))
-    fps_arr = r.floats("fps", ())
-    fps = float(fps_arr)
-    if fps <= 0:
-        raise r.error("fps", f"fps must be positive, got {fps}")
+    fps = check_frame_rate(r.get("fps"), file=path, place="key 'fps'")
     root = r.floats("root_pos", (-1, 3), per_frame=True)
     T = root.shape[0]
     if T == 0:

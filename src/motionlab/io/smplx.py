@@ -52,7 +52,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from motionlab.core.body import SMPL22_NAMES, smpl22_skeleton
-from motionlab.core.files import load_npz, save_npz
+from motionlab.core.files import check_frame_rate, load_npz, save_npz
 from motionlab.core.motion import Motion
 from motionlab.core.rotations import (
     axis_angle_to_matrix,
@@ -242,13 +242,9 @@ def read_smplx_npz(
     for key in _FPS_KEYS:
         if key in arrays:
             a = arrays[key]
-            if a.size != 1 or a.dtype.kind not in "biuf" or not np.isfinite(a.astype(np.float64)).all() \
-                    or float(a.reshape(-1)[0]) <= 0:
-                raise MotionLabError(f"frame rate must be one positive number, got {a.reshape(-1)[:3]!r} "
-                                     f"(shape {a.shape})", file=path, place=f"key {key!r}")
-            file_fps = float(a.reshape(-1)[0])
+            file_fps = check_frame_rate(a, file=path, place=f"key {key!r}")
             break
-    use_fps = fps if fps is not None else file_fps
+    use_fps = check_frame_rate(fps, file=path, place="argument fps") if fps is not None else file_fps
     if use_fps is None:
         raise MotionLabError("no frame rate in the file: pass fps=", file=path, place="key 'mocap_frame_rate'")
 

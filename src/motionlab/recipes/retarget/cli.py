@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from motionlab.cli import _positive
+from motionlab.cli import _positive, add_bvh_units_option
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,4 +29,5 @@ def add_parser(sub) -> None:
     s.add_argument("--fps", type=_positive, default=None)
     s.add_argument("--render", default=None, help="also write a side-by-side video (mp4/gif)")
     s.add_argument("--mjcf", default=None, help="render the robot with MuJoCo using this model file")
+    add_bvh_units_option(s)
     s.set_defaults(fn=run)
