@@ -159,3 +159,55 @@ def test_convert_any_skeleton_to_smplx(tmp_path):
     d1 = p1[:, 4] - p1[:, 1]
     cos = (d0 * d1).sum(-1) / np.linalg.norm(d0, axis=-1) / np.linalg.norm(d1, axis=-1)
     assert cos.min() > 0.999
+
+
+# --- config listing -----------------------------------------------------------------------------
+
+
+def test_config_lists_every_key_with_value_default_and_meaning(tmp_path, capsys):
+    assert main(["config", "tokenizer", "train.max_steps=7"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("train.max_steps ="))
+    assert "= 7  (default: 1000)" in line and "# -1: limited by max_epochs only" in line
+    assert any(ln.strip().startswith("data.window =") and "#" in ln for ln in out.splitlines())
+    assert "model:" in out and "overrides train.max_steps=7" in out
+    assert main(["config", "tokenizer", "--json"]) == 0
+    keys = {k["key"]: k for k in json.loads(capsys.readouterr().out)}
+    assert keys["train.lr"]["help"] and keys["model"]["section"] and "value" in keys["data.fps"]
+    assert main(["config", "retarget", "--yaml", "train.lr=0.01"]) == 0
+    (tmp_path / "c.yaml").write_text(capsys.readouterr().out)
+    assert main(["config", "retarget", "-c", str(tmp_path / "c.yaml"), "--json"]) == 0
+    assert {k["key"]: k for k in json.loads(capsys.readouterr().out)}["train.lr"]["value"] == 0.01
+    assert main(["config"]) == 0
+    listing = capsys.readouterr().out
+    assert "tokenizer" in listing and "retarget" in listing
+
+
+def test_config_of_every_registered_recipe(capsys):
+    from motionlab.recipes.registry import recipe_names
+
+    for name in recipe_names():
+        assert main(["config", name]) == 0, name
+        out = capsys.readouterr().out
+        assert "train.max_steps = " in out and "train:" in out, name
+
+
+def test_unknown_recipe_lists_the_valid_ones(capsys):
+    assert main(["config", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown recipe 'nope'" in err and "tokenizer" in err and "retarget" in err
+    assert main(["train", "nope"]) == 2
+    assert "valid choices" in capsys.readouterr().err
+
+
+def test_train_help_lists_the_config_keys(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "retarget", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: motionlab train" in out and "motionlab config retarget" in out
+    assert "train.max_steps = 600  (default: 1000)" in out and "loss.align = " in out
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--help"])
+    assert info.value.code == 0
+    assert "recipes: " in capsys.readouterr().out

@@ -169,6 +169,74 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recipe_config(recipe: str, config: Optional[str], overrides: List[str]):
+    """(recipe, resolved config, where its values came from) for ``config`` and ``train --help``."""
+    from motionlab.config import apply_overrides, load_config
+    from motionlab.recipes.registry import get_recipe
+
+    rec = get_recipe(recipe)
+    path = config or rec.default_config_path()
+    cfg = apply_overrides(load_config(rec.config_cls, path), list(overrides or ()))
+    origin = [f"defaults of {rec.config_cls.__name__}"]
+    if path is not None:
+        origin.append(str(path) if config else f"the packaged {rec.default_config}")
+    if overrides:
+        origin.append("overrides " + " ".join(overrides))
+    return rec, cfg, ", then ".join(origin)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from motionlab.config import describe_config, format_config_keys, to_dict
+    from motionlab.recipes.registry import get_recipe, recipe_names
+
+    if args.list or args.recipe is None:
+        for name in recipe_names():
+            print(f"{name:<16} {get_recipe(name).description}".rstrip())
+        if args.recipe is None and not args.list:
+            print("\n`motionlab config RECIPE` lists a recipe's config keys")
+        return 0
+    rec, cfg, origin = _recipe_config(args.recipe, args.config, args.overrides)
+    keys = describe_config(cfg)
+    if args.json:
+        _print_json([k.__dict__ for k in keys])
+    elif args.yaml:
+        import yaml
+
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None), end="")
+    else:
+        print(f"# {rec.name}: {rec.description}" if rec.description else f"# {rec.name}")
+        print(f"# values: {origin}; override any key with key=value, e.g. motionlab train {rec.name} train.lr=1e-3")
+        print(format_config_keys(keys, sections_only=args.sections))
+    return 0
+
+
+class _TrainHelp(argparse.Action):
+    """``train [RECIPE] --help``: the usual help, then the recipe's config keys (or the recipes)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.print_help()
+        recipe = getattr(namespace, "recipe", None)
+        from motionlab.recipes.registry import recipe_names
+
+        if not recipe:
+            print(f"\nrecipes: {', '.join(recipe_names())}; `motionlab train RECIPE --help` lists a recipe's "
+                  "config keys")
+            parser.exit(0)
+        try:
+            from motionlab.config import describe_config, format_config_keys
+
+            rec, cfg, origin = _recipe_config(recipe, getattr(namespace, "config", None), [])
+        except MotionLabError as err:
+            parser.exit(2, f"motionlab: error: {err}\n")
+        print(f"\nconfig keys of {rec.name} ({origin}); override any with key=value.")
+        print(f"`motionlab config {rec.name} [-c FILE] [key=value ...]` prints them for a given config.\n")
+        print(format_config_keys(describe_config(cfg)))
+        parser.exit(0)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from motionlab.train.engine import evaluate
 
@@ -242,12 +310,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_overwrite_option(s)
     s.set_defaults(fn=cmd_data_render)
 
-    s = sub.add_parser("train", help="train a recipe into a run folder")
-    s.add_argument("recipe")
+    s = sub.add_parser("train", help="train a recipe into a run folder", add_help=False,
+                       description="Train a recipe into a run folder, showing progress and ending with a summary. "
+                       "`motionlab train RECIPE --help` (or `motionlab config RECIPE`) lists every config key "
+                       "with its default and meaning.")
+    s.add_argument("-h", "--help", action=_TrainHelp, help="show this help and the recipe's config keys")
+    s.add_argument("recipe", help="a registered recipe (`motionlab config --list`)")
     s.add_argument("-c", "--config", default=None, help="YAML config (default: the recipe's default)")
     s.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.max_steps=200")
     s.add_argument("--run-dir", default=None)
     s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("config", help="every config key of a recipe with its value, default and meaning")
+    s.add_argument("recipe", nargs="?", default=None, help="a registered recipe")
+    s.add_argument("-c", "--config", default=None, help="YAML config (default: the recipe's default)")
+    s.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.max_steps=200")
+    s.add_argument("--sections", action="store_true", help="only the sections")
+    s.add_argument("--yaml", action="store_true", help="the resolved config as YAML (a file for -c)")
+    s.add_argument("--json", action="store_true", help="machine-readable keys, values, defaults, meanings")
+    s.add_argument("--list", action="store_true", help="list the registered recipes")
+    s.set_defaults(fn=cmd_config)
 
     s = sub.add_parser("eval", help="evaluate a run folder; writes metrics.json")
     s.add_argument("run_dir")
@@ -296,6 +378,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("motionlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `motionlab config x | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
 
 
 if __name__ == "__main__":  # pragma: no cover

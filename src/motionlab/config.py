@@ -11,6 +11,12 @@ Unknown keys are errors (:class:`~motionlab.errors.MotionLabError` naming the ke
 and the valid keys), and every value is checked against the field's type annotation (``int``, ``float``,
 ``bool``, ``str``, ``Optional``, ``Literal``, ``List``/``Tuple``/``Dict`` of those, nested dataclasses).
 
+Every key's one-line meaning (``motionlab config RECIPE``, :func:`describe_config`) is read from the
+dataclass itself: ``field(metadata={"help": ...})`` when given, else the comment at the end of the field's
+line (continued on following comment lines that start in the same column), else the comment lines
+directly above the field, else a string literal right below it (an attribute docstring), else, for a
+nested section, the first line of its class docstring.
+
 Example::
 
     @dataclass
@@ -48,6 +54,10 @@ __all__ = [
     "to_dict",
     "save_config",
     "config_diff",
+    "ConfigKey",
+    "field_help",
+    "describe_config",
+    "format_config_keys",
 ]
 
 
@@ -367,3 +377,200 @@ def config_diff(a: Any, b: Any) -> List[str]:
     diffs: List[str] = []
     walk(to_dict(a), to_dict(b), "", diffs)
     return diffs
+
+
+# --- describing ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ConfigKey:
+    """One leaf of a config: ``key`` (dotted), its ``value`` in the config described, the dataclass
+    ``default``, the annotation as text and the one-line ``help`` (``""`` when nothing documents it).
+    Sections (nested dataclasses) are listed too, with ``section=True`` and their class docstring's first line."""
+
+    key: str
+    value: Any
+    default: Any
+    type: str
+    help: str
+    section: bool = False
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text`` on one line, reST markup (``x``, :role:`x`) as plain text."""
+    import re
+
+    text = " ".join(text.split())
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    text = text.replace("``", "")
+    i = text.find(". ")
+    return text[: i + 1] if i > 0 else text
+
+
+def _source_help(cls: type) -> Dict[str, str]:
+    """``{field name: text}`` from the comments and attribute docstrings in ``cls``'s own source."""
+    import ast
+    import inspect
+    import io
+    import textwrap
+    import tokenize
+
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # defined in a REPL or an exec'd string: no source to read
+        return {}
+    try:
+        tree = ast.parse(source)
+        comments: Dict[int, Tuple[int, str, bool]] = {}  # line -> (column, text, comment-only line)
+        code_lines = set()
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                only = tok.start[0] not in code_lines
+                comments[tok.start[0]] = (tok.start[1], tok.string.lstrip("#").strip(), only)
+            elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                                  tokenize.ENDMARKER):
+                for line in range(tok.start[0], tok.end[0] + 1):
+                    code_lines.add(line)
+    except (SyntaxError, tokenize.TokenError, IndentationError):
+        return {}
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+    if node is None:
+        return {}
+    out: Dict[str, str] = {}
+    used = set()  # comment lines that continue the trailing comment of the field above
+    body = node.body
+    for i, stmt in enumerate(body):
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        name, end = stmt.target.id, getattr(stmt, "end_lineno", stmt.lineno)
+        trailing = comments.get(end)
+        if trailing is not None and not trailing[2]:
+            col, parts = trailing[0], [trailing[1]]
+            line = end + 1
+            while line in comments and comments[line][2] and comments[line][0] == col:
+                parts.append(comments[line][1])
+                used.add(line)
+                line += 1
+            out[name] = " ".join(p for p in parts if p)
+            continue
+        above, line = [], stmt.lineno - 1
+        while line in comments and comments[line][2] and line not in used:
+            above.insert(0, comments[line][1])
+            line -= 1
+        if above:
+            out[name] = _first_sentence(" ".join(above))
+            continue
+        nxt = body[i + 1] if i + 1 < len(body) else None
+        if (isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)):
+            out[name] = _first_sentence(nxt.value.value)
+    return out
+
+
+_HELP_CACHE: Dict[type, Dict[str, str]] = {}
+
+
+def field_help(cls: type) -> Dict[str, str]:
+    """One-line meaning of every field of the dataclass ``cls`` that documents itself (see the module
+    docstring for where it is read from); fields inherited from dataclass bases are included."""
+    _check_dataclass(cls)
+    if cls in _HELP_CACHE:
+        return dict(_HELP_CACHE[cls])
+    out: Dict[str, str] = {}
+    for base in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(base):
+            out.update(_source_help(base))
+    for f in dataclasses.fields(cls):
+        text = f.metadata.get("help") if f.metadata else None
+        if isinstance(text, str) and text.strip():
+            out[f.name] = " ".join(text.split())
+    _HELP_CACHE[cls] = out
+    return dict(out)
+
+
+def _doc_line(cls: type) -> str:
+    """First sentence of the class docstring (of the nearest dataclass base that has one)."""
+    for base in cls.__mro__:
+        doc = base.__dict__.get("__doc__") or ""
+        if not dataclasses.is_dataclass(base) or doc.startswith(f"{base.__name__}("):
+            continue  # the signature dataclasses put where no docstring was written
+        return _first_sentence(doc.strip().split("\n\n")[0])
+    return ""
+
+
+def describe_config(cfg: Any) -> List[ConfigKey]:
+    """Every key of the config ``cfg`` (an instance or a dataclass type: then its defaults), depth first,
+    in field order: sections (nested dataclasses) and their leaves, with values, defaults and meanings.
+
+    A dict-valued field is one key (its whole mapping), since YAML and overrides may replace it as a whole;
+    dotted overrides may still reach into it (``model.quantizer_kwargs.codebook_size=256``).
+    """
+    if isinstance(cfg, type):
+        _check_dataclass(cfg)
+        cfg = cfg()
+    _check_dataclass(type(cfg))
+    out: List[ConfigKey] = []
+
+    def walk(obj: Any, default: Any, prefix: str) -> None:
+        cls = type(obj)
+        helps = field_help(cls)
+        hints = _hints(cls)
+        for f in dataclasses.fields(obj):
+            if not f.init:
+                continue
+            key = f"{prefix}{f.name}"
+            value = getattr(obj, f.name)
+            dflt = getattr(default, f.name, None) if default is not None else None
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                same_type = dflt if type(dflt) is type(value) else type(value)()
+                out.append(ConfigKey(key, None, None, type(value).__name__,
+                                     helps.get(f.name) or _doc_line(type(value)), section=True))
+                walk(value, same_type, key + ".")
+            else:
+                out.append(ConfigKey(key, _plain(value), _plain(dflt), _type_name(hints.get(f.name, f.type)),
+                                     helps.get(f.name, "")))
+
+    try:
+        defaults = type(cfg)()
+    except TypeError:
+        defaults = None
+    walk(cfg, defaults, "")
+    return out
+
+
+def _yaml_value(value: Any) -> str:
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30).strip()
+    if text.endswith("..."):
+        text = text[:-3].strip()
+    return text or "''"
+
+
+def format_config_keys(keys: Sequence[ConfigKey], sections_only: bool = False, width: int = 0) -> str:
+    """Plain text of :func:`describe_config`'s keys: ``key = value  # meaning`` lines grouped under their
+    sections; a value that differs from the dataclass default says so (``(default: ...)``). With
+    ``sections_only`` only the sections (top level and nested) are listed. ``width`` > 0 truncates lines."""
+    rows = []
+    for k in keys:
+        depth = k.key.count(".")
+        if k.section:
+            rows.append((depth, f"{k.key}:", k.help, True))
+        elif not sections_only:
+            text = f"{k.key} = {_yaml_value(k.value)}"
+            if k.value != k.default:
+                text += f"  (default: {_yaml_value(k.default)})"
+            rows.append((depth, text, k.help, False))
+    if not rows:
+        return ""
+    pad = min(58, max(len("  " * d + t) for d, t, _, _ in rows))
+    lines = []
+    for depth, text, meaning, section in rows:
+        if section and depth == 0 and lines and not sections_only:
+            lines.append("")
+        head = "  " * depth + text
+        line = f"{head:<{pad}}  # {meaning}" if meaning else head
+        if width > 0 and len(line) > width:
+            line = line[: max(10, width - 3)] + "..."
+        lines.append(line.rstrip())
+    return "\n".join(lines)

@@ -31,17 +31,17 @@ class DataConfig:
 
     root: str = ""  # folder of motion files or a corpus; "" = the built-in synthetic corpus
     paired_root: str = ""  # folder of robot files paired with `root` by clip name
-    synth_scale: str = "tiny"
-    synth_seed: int = 0
-    streams: List[str] = field(default_factory=lambda: ["body"])
-    fps: float = 30.0
-    window: int = 64
-    stride: int = 16
+    synth_scale: str = "tiny"  # built-in corpus size when root is "": tiny, small or large
+    synth_seed: int = 0  # seed of the built-in corpus
+    streams: List[str] = field(default_factory=lambda: ["body"])  # feature sets per clip (motionlab.data.features)
+    fps: float = 30.0  # every clip is resampled to this frame rate
+    window: int = 64  # frames per training window (at fps)
+    stride: int = 16  # frames between the starts of consecutive windows of a clip
     styles: List[str] = field(default_factory=list)  # keep only clips of these styles/kinds ([] = all)
-    split_seed: int = 0
-    batch_size: int = 64
-    num_workers: int = 0
-    cache_dir: str = ""
+    split_seed: int = 0  # seed of the train/val/test split by clip (clips that name no split)
+    batch_size: int = 64  # windows per batch (per device)
+    num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
+    cache_dir: str = ""  # window cache folder; "" = the user cache (MOTIONLAB_CACHE, else ~/.cache/motionlab)
 
 
 def list_clips(cfg: DataConfig) -> List[Clip]:
@@ -167,7 +167,8 @@ class WindowData:
                     "clips": [[c.id, c.split, c.style] for c in self.clips]}
         files = [str(p) for c in self.clips for k, p in c.files.items() if k in ("human", "robot")]
         self.key = cache_key(files, settings)
-        self.arrays = cache.get_or_build(self.key, lambda: build_windows(cfg, self.clips), settings)
+        self.arrays = cache.get_or_build(self.key, lambda: build_windows(cfg, self.clips), settings, sources=files,
+                                         what=f"windows of {len(self.clips)} clips")
         self.styles = sorted({c.style for c in self.clips})
         self.normalizers = {s: Normalizer.fit(self.arrays[f"train__{s}"]) for s in cfg.streams}
 

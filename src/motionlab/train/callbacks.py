@@ -9,6 +9,9 @@
 * :class:`AtomicCheckpointIO` - atomic checkpoint writes, ``weights_only=True`` reads.
 * :class:`ScheduleHorizon` - on resume, stretches the warmup/cosine schedule to the (new) ``max_steps``.
 * :func:`make_ema` - Lightning's ``EMAWeightAveraging`` with buffers that follow the raw model.
+
+Progress bars and lines live in :mod:`motionlab.train.progress`, the end-of-training summary in
+:mod:`motionlab.train.summary`.
 """
 
 from __future__ import annotations
@@ -593,24 +596,12 @@ def make_ema(decay: float, start_step: int = 0) -> Callback:
     return BufferFollowingEMA(decay=decay, update_starting_at_step=start_step or None)
 
 
-def progress_bar(kind: str) -> Optional[Callback]:
-    """The progress bar callback for ``train.progress`` (``None`` for "none")."""
-    if kind == "none":
-        return None
-    if kind in ("auto", "rich"):
-        try:
-            import rich  # noqa: F401
-            from lightning.pytorch.callbacks import RichProgressBar
+def progress_bar(kind: str, every_s: float = 5.0, stream: Any = None) -> Optional[Callback]:
+    """The progress callback for ``train.progress`` on this output (``None`` for "silent"); see
+    :func:`motionlab.train.progress.training_progress`, which also says whether it is Lightning's own bar."""
+    from motionlab.train.progress import training_progress
 
-            return RichProgressBar()
-        except ImportError:
-            if kind == "rich":
-                raise MotionLabError("train.progress=rich needs the 'rich' package") from None
-    if kind in ("auto", "tqdm", "rich"):
-        from lightning.pytorch.callbacks import TQDMProgressBar
-
-        return TQDMProgressBar()
-    raise MotionLabError(f"unknown train.progress {kind!r}; valid choices: auto, none, rich, tqdm")
+    return training_progress(kind, every_s, stream)[0]
 
 
 __all__ = [

@@ -8,8 +8,13 @@ A run folder holds::
     checkpoints/last.ckpt  written atomically every ``train.checkpoint_every`` steps and at the end
     metrics.csv            Lightning's CSVLogger (rows past a resume point are dropped on resume)
     tensorboard/           TensorBoard events
-    history.json           train/val metrics every ``train.log_every`` steps, events, status
+    history.json           train/val metrics every ``train.log_every`` steps, events, status, the summary
+    plots/training.png     loss and main validation metrics over steps (``train.plots``)
     metrics.json           written by ``evaluate``
+
+While it trains, ``train`` shows progress (``train.progress``, see :mod:`motionlab.train.progress`) and
+at the end prints a summary: steps, wall time, the main validation metrics next to their baselines and
+where the run's files are (see :mod:`motionlab.train.summary` for how a recipe declares them).
 
 ``train`` resumes from ``checkpoints/last.ckpt`` when it exists: model, optimizer, schedule, EMA,
 loop counters, the training loader's position and the random states are restored, so on CPU with
@@ -23,6 +28,7 @@ import csv
 import json
 import logging
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -47,8 +53,10 @@ METRICS_FILE = "metrics.json"
 RESUME_SAFE = (
     "train.max_steps", "train.max_epochs", "train.progress", "train.log_every", "train.checkpoint_every",
     "train.num_devices", "train.num_nodes", "train.strategy", "train.accelerator", "train.val_every",
-    "train.val_batches", "train.nan_max_bad_steps", "data.num_workers", "data.cache_dir",
+    "train.val_batches", "train.nan_max_bad_steps", "train.plots", "data.num_workers", "data.cache_dir",
 )
+
+SUMMARY_KINDS = ("full", "line", "none")
 
 _QUIET = (
     ".*does not have many workers.*",
@@ -252,6 +260,7 @@ def train(
     overrides: Sequence[str] = (),
     callbacks: Sequence[Any] = (),
     resume: bool = True,
+    summary: str = "full",
 ) -> Path:
     """Train ``recipe`` into ``run_dir`` and return the run folder.
 
@@ -265,6 +274,9 @@ def train(
         callbacks: extra Lightning callbacks.
         resume: continue from ``checkpoints/last.ckpt`` when it exists (only resume-safe settings,
             see ``RESUME_SAFE``, may differ from the saved config).
+        summary: what is printed at the end: ``"full"`` (the summary, on standard output), ``"line"`` (it on
+            one line) or ``"none"``; ``train.progress=silent`` prints nothing either way. The summary is stored
+            in ``history.json`` in every case.
 
     Raises:
         MotionLabError: bad config, or training stopped after ``train.nan_max_bad_steps`` non-finite steps
@@ -273,9 +285,13 @@ def train(
     import lightning as L
 
     from motionlab.train.callbacks import (AtomicCheckpointIO, LastCheckpoint, NonFiniteGuard, RandomStateKeeper,
-                                           RunRecorder, ScheduleHorizon, make_ema, progress_bar)
+                                           RunRecorder, ScheduleHorizon, make_ema)
     from motionlab.train.optim import total_steps
+    from motionlab.train.progress import training_progress
 
+    if summary not in SUMMARY_KINDS:
+        raise MotionLabError(f"unknown summary {summary!r}; valid choices: {', '.join(SUMMARY_KINDS)}")
+    t_start = time.time()
     rec = resolve_recipe(recipe)
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / f"{rec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     ckpt_path = run_dir / CHECKPOINT_DIR / LAST
@@ -312,7 +328,7 @@ def train(
     cbs.append(LearningRateMonitor(logging_interval="step"))
     if tcfg.ema_decay > 0:
         cbs.append(make_ema(tcfg.ema_decay, tcfg.ema_start_step))
-    bar = progress_bar(tcfg.progress)
+    bar, lightning_bar = training_progress(tcfg.progress, tcfg.progress_every_s, label=rec.name)
     if bar is not None:
         cbs.append(bar)
     cbs.append(LastCheckpoint(ckpt_path, tcfg.checkpoint_every, recorder))
@@ -344,16 +360,76 @@ def train(
         logger=_loggers(run_dir, resume_step),
         callbacks=cbs,
         plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=bar is not None,
-        enable_model_summary=bar is not None,
+        enable_progress_bar=lightning_bar,
+        enable_model_summary=False,
         benchmark=False,
         **val_kwargs,
     )
-    with warnings.catch_warnings():
-        for pattern in _QUIET:
-            warnings.filterwarnings("ignore", message=pattern)
-        trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if resuming else None, weights_only=True)
+    loud = tcfg.progress != "silent" and _is_launcher_rank_zero()
+    if loud:
+        print(_start_line(rec.name, module, tcfg, accelerator, precision, run_dir, resume_step), file=sys.stderr,
+              flush=True)
+    try:
+        with warnings.catch_warnings():
+            for pattern in _QUIET:
+                warnings.filterwarnings("ignore", message=pattern)
+            trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if resuming else None, weights_only=True)
+    except BaseException:
+        if _is_launcher_rank_zero():
+            _finish(run_dir, rec.name, module, tcfg, t_start, resume_step, summary if loud else "none", failed=True)
+        raise
+    if _is_launcher_rank_zero():
+        _finish(run_dir, rec.name, module, tcfg, t_start, resume_step, summary if loud else "none")
     return run_dir
+
+
+def _start_line(name: str, module: Any, tcfg: TrainConfig, accelerator: str, precision: str, run_dir: Path,
+                resume_step: Optional[int]) -> str:
+    try:
+        n = sum(p.numel() for p in module.parameters())
+        params = f", {n / 1e6:.2f} M parameters" if n >= 1e4 else f", {n} parameters"
+    except (AttributeError, RuntimeError, ValueError):  # e.g. lazy modules before their first batch
+        params = ""
+    goal = f"{tcfg.max_steps} steps" if tcfg.max_steps > 0 else f"{tcfg.max_epochs} epochs"
+    start = f" from step {resume_step}" if resume_step else ""
+    return (f"{name}: training for {goal}{start} on {accelerator} (precision {precision}){params}; "
+            f"run folder {run_dir}")
+
+
+def _finish(run_dir: Path, name: str, module: Any, tcfg: TrainConfig, t_start: float, resume_step: Optional[int],
+            summary: str, failed: bool = False) -> None:
+    """Store the run's summary in history.json, draw plots/training.png and print the summary."""
+    from motionlab.train.summary import (PLOTS_DIR, TRAINING_PLOT, format_summary, run_files, summarize_run,
+                                        summary_line)
+
+    history_path = run_dir / "history.json"
+    try:
+        hist = json.loads(history_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # nothing was recorded (it failed before training started): the error says it all
+    final = int(hist.get("final_step", 0) or 0)
+    target = tcfg.max_steps if tcfg.max_steps > 0 else None
+    try:
+        s = summarize_run(run_dir, module=module, recipe=name, session_time_s=time.time() - t_start,
+                          session_steps=final - int(resume_step or 0), target_steps=target)
+    except Exception as e:  # a recipe's summary_metrics failing must not hide the run's outcome
+        log.warning("no summary: %s: %s", type(e).__name__, e)
+        return
+    if tcfg.plots and not failed and (hist.get("train") or hist.get("val")):
+        try:
+            from motionlab.report.training_plot import baselines_of, plot_training
+
+            plot_training(hist, run_dir / PLOTS_DIR / TRAINING_PLOT, [m.name for m in s.metrics],
+                          baselines_of(s.metrics))
+            s.files = run_files(run_dir)
+        except Exception as e:  # a plot must never cost the run
+            log.warning("no training plot: %s: %s", type(e).__name__, e)
+    hist["summary"] = s.to_dict()
+    _write_json(hist, history_path)
+    if summary == "full":
+        print(format_summary(s), flush=True)
+    elif summary == "line":
+        print(summary_line(s), flush=True)
 
 
 # --- after training ----------------------------------------------------------------------------
@@ -444,15 +520,16 @@ def load_run(run_dir, recipe: Union[None, str, Recipe] = None, checkpoint: Union
                      step=int(ckpt.get("global_step", 0)), ema=ema, info=info)
 
 
-def evaluate(run_dir, recipe: Union[None, str, Recipe] = None) -> Dict[str, Any]:
-    """Call the recipe's ``evaluate(run_dir)``, write the result to ``run_dir/metrics.json`` and return it."""
+def evaluate(run_dir, recipe: Union[None, str, Recipe] = None, **options: Any) -> Dict[str, Any]:
+    """Call the recipe's ``evaluate(run_dir, **options)``, write the result to ``run_dir/metrics.json`` and
+    return it (``options``: recipe-specific, e.g. ``evaluator=`` for ``t2m``)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise MotionLabError("run folder not found", file=run_dir)
     rec = resolve_recipe(recipe) if recipe is not None else _recipe_of_run(run_dir)
     if rec.evaluate is None:
         raise MotionLabError(f"recipe {rec.name!r} has no evaluate function")
-    metrics = rec.evaluate(run_dir)
+    metrics = rec.evaluate(run_dir, **options)
     if not isinstance(metrics, dict):
         raise MotionLabError(f"recipe {rec.name!r} evaluate returned {type(metrics).__name__}, not a dict")
     _write_json(metrics, run_dir / METRICS_FILE)

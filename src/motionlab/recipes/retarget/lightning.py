@@ -34,6 +34,8 @@ class RetargetModule(RecipeModule):
     """Trains :class:`RetargetModel` on paired windows ``{human stream, robot stream}``; logs every
     loss term (``train/recon``, ``train/cross``, ...) and the weighted total ``train/loss``."""
 
+    main_metrics = ("val/cross", "val/recon", "val/align", "val/vel")
+
     def __init__(self, cfg: RetargetConfig) -> None:
         super().__init__(cfg)
         self.model = build_retarget_model(cfg)
@@ -59,6 +61,10 @@ class RetargetModule(RecipeModule):
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
+        xr = batch[self.robot_key]
+        with torch.no_grad():  # the training mean pose (0 in normalised joints): the summary's baseline
+            self.log_baseline("mean_pose", "cross", xr.float().pow(2).mean(), batch_size=xr.shape[0])
+            self.log_baseline("mean_pose", "vel", xr.float().diff(dim=1).pow(2).mean(), batch_size=xr.shape[0])
 
 
 class RetargetData(L.LightningDataModule):

@@ -27,6 +27,8 @@ VAL_JERK_WINDOWS = 256
 class TokenizerModule(RecipeModule):
     """Thin LightningModule around :func:`build_vqvae` (kept as ``self.model``)."""
 
+    main_metrics = ("val/recon_mse", "val/vel_error", "val/perplexity", "val/dead_code_ratio", "val/jerk_gap")
+
     def __init__(self, cfg: TokenizerConfig) -> None:
         super().__init__(cfg)
         self.stream = stream_of(cfg)
@@ -55,6 +57,9 @@ class TokenizerModule(RecipeModule):
         out = self.model(x)
         losses = tokenizer_losses(out, x, self.cfg)
         self.log_losses({"recon_mse": losses["recon"], "vel_error": losses["vel"]}, "val", batch_size=x.shape[0])
+        with torch.no_grad():  # the mean pose (0 in normalised features): the baseline of the summary
+            self.log_baseline("mean_pose", "recon_mse", x.float().pow(2).mean(), batch_size=x.shape[0])
+            self.log_baseline("mean_pose", "vel_error", x.float().diff(dim=1).pow(2).mean(), batch_size=x.shape[0])
         self._val_idx.append(out["indices"].detach().cpu())
         if self._val_seen < VAL_JERK_WINDOWS:
             self._val_recon.append(out["recon"][: VAL_JERK_WINDOWS - self._val_seen].detach().cpu())
