@@ -92,6 +92,8 @@ def _print_json(obj) -> None:
 #: imports its heavy modules only when the command runs.
 RECIPE_COMMANDS: List[str] = [
     "motionlab.recipes.retarget.cli:add_parser",
+    "motionlab.recipes.predictor.cli:add_parser",
+    "motionlab.train.tune:add_parser",
 ]
 
 

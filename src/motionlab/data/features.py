@@ -150,8 +150,16 @@ def g1_full_features(robot) -> np.ndarray:
     return np.concatenate([root, g1_joint_features(robot)], axis=1).astype(np.float32)
 
 
+def character_features(motion) -> np.ndarray:
+    """``(T, 141)``: the body features, soft contacts and soft phase (:mod:`motionlab.data.character_state`)."""
+    from motionlab.data.character_state import character_features as fn
+
+    return fn(motion)
+
+
 FEATURES: Dict[str, Tuple[str, Callable]] = {
     "body": ("human", body_features),
+    "character": ("human", character_features),
     "g1_joints": ("robot", g1_joint_features),
     "g1_full": ("robot", g1_full_features),
 }

@@ -26,6 +26,8 @@ from motionlab.recipes.base import Recipe
 RECIPES: Dict[str, str] = {
     "tokenizer": "motionlab.recipes.tokenizer.recipe:RECIPE",
     "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
+    "predictor": "motionlab.recipes.predictor.recipe:RECIPE",
+    "predictor_pretrain": "motionlab.recipes.predictor.recipe:PRETRAIN_RECIPE",
 }
 
 

@@ -163,3 +163,18 @@ def build_balancer(method: str, names: Sequence[str], **kwargs) -> LossBalancer:
     if method not in BALANCERS:
         raise choices_error("adaptive loss method", method, BALANCERS)
     return BALANCERS[method](names, **kwargs)
+
+
+def reset_balancer(balancer: LossBalancer) -> None:
+    """Put a balancer back to its initial state (e.g. at a training-stage boundary): GradNorm weights to 1
+    and its reference losses cleared, DWA's running means cleared, uncertainty log-variances to 0."""
+    with torch.no_grad():
+        if isinstance(balancer, GradNormLite):
+            balancer.w.fill_(1.0)
+            balancer.initial.zero_()
+        elif isinstance(balancer, DynamicWeightAverage):
+            balancer.fast.zero_()
+            balancer.slow.zero_()
+            balancer.count.zero_()
+        elif isinstance(balancer, UncertaintyWeighting):
+            balancer.log_var.zero_()
