@@ -94,6 +94,7 @@ RECIPE_COMMANDS: List[str] = [
     "motionlab.recipes.retarget.cli:add_parser",
     "motionlab.recipes.predictor.cli:add_parser",
     "motionlab.train.tune:add_parser",
+    "motionlab.recipes.t2m.cli:add_parser",
 ]
 
 
@@ -242,7 +243,7 @@ class _TrainHelp(argparse.Action):
 def cmd_eval(args: argparse.Namespace) -> int:
     from motionlab.train.engine import evaluate
 
-    metrics = evaluate(args.run_dir)
+    metrics = evaluate(args.run_dir, **({"evaluator": args.evaluator} if getattr(args, "evaluator", None) else {}))
     _print_json(metrics)
     return 0
 
@@ -335,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="evaluate a run folder; writes metrics.json")
     s.add_argument("run_dir")
+    s.add_argument("--evaluator", default=None, help="a learned evaluator's run folder (t2m: a t2m_evaluator run)")
     s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("ablate", help="multi-seed ablation from a YAML list of variants")

@@ -81,14 +81,26 @@ class LearnedEvaluator:
         return x
 
     @torch.no_grad()
-    def motion_features(self, motion: Any) -> np.ndarray:
-        """``(N, D)`` features of raw motion windows ``(N, T, F)`` (or one ``(T, F)``)."""
+    def motion_features(self, motion: Any, lengths: Optional[Sequence[int]] = None) -> np.ndarray:
+        """``(N, D)`` features of raw motion windows ``(N, T, F)`` (or one ``(T, F)``).
+
+        ``lengths``: optional ``(N,)`` valid frames of padded windows, passed on to evaluators whose
+        ``encode_motion`` takes them (frames past a window's length are ignored)."""
         x = self._check(motion)
         if self.normalizer is not None:
             x = self.normalizer(x).astype(np.float32)
+        if lengths is not None:
+            lengths = np.asarray(lengths, dtype=np.int64).reshape(-1)
+            if len(lengths) != len(x) or (lengths < 1).any() or (lengths > x.shape[1]).any():
+                raise MotionLabError(f"lengths must be {len(x)} values in 1..{x.shape[1]}", place="lengths")
         out = []
         for i in range(0, len(x), self.batch_size):
-            out.append(self.model.encode_motion(torch.from_numpy(x[i:i + self.batch_size])).float().cpu().numpy())
+            xb = torch.from_numpy(x[i:i + self.batch_size])
+            if lengths is None:
+                emb = self.model.encode_motion(xb)
+            else:
+                emb = self.model.encode_motion(xb, torch.from_numpy(lengths[i:i + self.batch_size]))
+            out.append(emb.float().cpu().numpy())
         return np.concatenate(out).astype(np.float64)
 
     @torch.no_grad()

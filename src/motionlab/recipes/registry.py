@@ -28,6 +28,8 @@ RECIPES: Dict[str, str] = {
     "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
     "predictor": "motionlab.recipes.predictor.recipe:RECIPE",
     "predictor_pretrain": "motionlab.recipes.predictor.recipe:PRETRAIN_RECIPE",
+    "t2m": "motionlab.recipes.t2m.recipe:RECIPE",
+    "t2m_evaluator": "motionlab.recipes.t2m_evaluator.recipe:RECIPE",
 }
 
 

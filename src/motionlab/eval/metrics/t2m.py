@@ -1,15 +1,17 @@
-"""Text-to-motion retrieval: R-precision and multimodal distance."""
+"""Text-to-motion: retrieval (R-precision, multimodal distance), MModality, and weight-free kinetic /
+geometric motion features with bone-length stability for a Frechet distance without a learned evaluator."""
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
 from motionlab.errors import MotionLabError
 from motionlab.eval.metrics._checks import ArrayLike, _arr
 
-__all__ = ['r_precision', 'multimodal_distance']
+__all__ = ['r_precision', 'multimodal_distance', 'multimodality', 'kinetic_features', 'geometric_features',
+           'bone_length_std']
 
 
 def _paired(text_emb: ArrayLike, motion_emb: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
@@ -53,8 +55,89 @@ def multimodal_distance(text_emb: ArrayLike, motion_emb: ArrayLike) -> float:
     return float(np.linalg.norm(t - m, axis=1).mean())
 
 
+def multimodality(emb: ArrayLike, n_pairs: int = 10, seed: int = 0) -> float:
+    """MModality: ``emb (C, K, D)`` holds ``K`` embeddings of motions generated for each of ``C`` texts;
+    for every text, ``n_pairs`` random pairs of its own ``K`` motions (without replacement of the pair
+    list, as the T2M protocol draws two index lists of ``n_pairs``) give their mean Euclidean distance;
+    the result is the mean over texts. Higher means more varied motions for one text."""
+    e = _arr(emb, "emb", min_ndim=3)
+    if e.ndim != 3 or e.shape[1] < 2:
+        raise MotionLabError(f"emb must be (texts, K >= 2, D), got {e.shape}", place="emb")
+    rng = np.random.default_rng(seed)
+    K = e.shape[1]
+    n = min(int(n_pairs), K)
+    a = np.stack([rng.choice(K, n, replace=False) for _ in range(e.shape[0])])
+    b = np.stack([rng.choice(K, n, replace=False) for _ in range(e.shape[0])])
+    same = a == b
+    b[same] = (b[same] + 1) % K
+    rows = np.arange(e.shape[0])[:, None]
+    return float(np.linalg.norm(e[rows, a] - e[rows, b], axis=-1).mean())
+
+
+def _positions(positions: ArrayLike) -> np.ndarray:
+    p = _arr(positions, "positions", min_ndim=3, last=3)
+    if p.ndim != 3 or p.shape[0] < 3:
+        raise MotionLabError(f"positions must be (T >= 3, J, 3), got {p.shape}", place="positions")
+    return p
+
+
+def kinetic_features(positions: ArrayLike, fps: float) -> np.ndarray:
+    """``(3 J,)`` AIST++-style kinetic features of joint positions ``(T, J, 3)`` (m, Z up): per joint the
+    mean horizontal kinetic energy ``|v_xy|^2 / 2``, the mean vertical one ``v_z^2 / 2`` (m^2/s^2, unit
+    mass) and the mean energy expenditure ``|a| |v|`` (m^2/s^3); central differences."""
+    p = _positions(positions)
+    v = np.gradient(p, axis=0) * fps
+    a = np.gradient(v, axis=0) * fps
+    kh = 0.5 * (v[..., :2] ** 2).sum(-1).mean(0)
+    kv = 0.5 * (v[..., 2] ** 2).mean(0)
+    ee = (np.linalg.norm(a, axis=-1) * np.linalg.norm(v, axis=-1)).mean(0)
+    return np.concatenate([kh, kv, ee])
+
+
+# SMPL-22 joint pairs whose distances describe a pose: hands to each other, head, hips; feet apart;
+# hands and feet to the pelvis; elbows and knees (indices of motionlab.core.body.SMPL22_NAMES)
+_GEOM_PAIRS = ((20, 21), (20, 15), (21, 15), (20, 1), (21, 2), (10, 11), (7, 8), (4, 5), (18, 19), (20, 0),
+               (21, 0), (10, 0), (11, 0), (15, 0))
+
+
+def geometric_features(positions: ArrayLike, fps: float) -> np.ndarray:
+    """``(2 * 14 + 8,)`` hand-crafted geometric features of SMPL-22 positions ``(T, 22, 3)`` (m, Z up):
+    mean and std over time of 14 joint-pair distances; mean and std of the pelvis height, of its
+    horizontal speed (m/s), of the signed heading rate (rad/s, left positive; the heading is the
+    ground direction perpendicular to the hip line) and of the height of the lower foot above its minimum."""
+    p = _positions(positions)
+    if p.shape[1] != 22:
+        raise MotionLabError(f"geometric features need the 22 SMPL joints, got {p.shape[1]}", place="positions")
+    d = np.stack([np.linalg.norm(p[:, i] - p[:, j], axis=-1) for i, j in _GEOM_PAIRS], 1)
+    across = p[:, 2, :2] - p[:, 1, :2]  # left hip -> right hip
+    heading = np.unwrap(np.arctan2(across[:, 0], -across[:, 1]))  # forward = across rotated by +90 deg
+    rate = np.gradient(heading) * fps
+    speed = np.linalg.norm(np.gradient(p[:, 0, :2], axis=0), axis=-1) * fps
+    foot = p[:, [10, 11], 2].min(1)
+    foot = foot - foot.min()
+    parts = [d.mean(0), d.std(0)]
+    for x in (p[:, 0, 2], speed, rate, foot):
+        parts.append(np.array([x.mean(), x.std()]))
+    return np.concatenate(parts)
+
+
+def bone_length_std(positions: ArrayLike, parents: Sequence[int]) -> float:
+    """Mean over bones of the standard deviation over time of the bone's length (m), for positions
+    ``(T, J, 3)`` or a batch ``(B, T, J, 3)`` (per clip, then averaged). 0 for a rigid skeleton; a
+    generator whose bones stretch shows it here."""
+    p = _arr(positions, "positions", min_ndim=3, last=3)
+    b = p if p.ndim == 4 else p[None]
+    par = np.asarray(parents)
+    child = np.nonzero(par >= 0)[0]
+    if b.shape[2] != len(par):
+        raise MotionLabError(f"positions have {b.shape[2]} joints, parents {len(par)}", place="parents")
+    lengths = np.linalg.norm(b[:, :, child] - b[:, :, par[child]], axis=-1)  # (B, T, bones)
+    return float(lengths.std(axis=1).mean())
+
+
 #: Reported names of this topic and whether lower or higher is better (see ``METRIC_DIRECTIONS``).
 DIRECTIONS: Dict[str, str] = {
     "r_precision": "higher", "r_precision_top1": "higher", "r_precision_top2": "higher",
-    "r_precision_top3": "higher", "multimodal_distance": "lower",
+    "r_precision_top3": "higher", "multimodal_distance": "lower", "mm_dist": "lower", "multimodality": "higher",
+    "fid_kinetic": "lower", "fid_geometric": "lower", "bone_length_std_mm": "lower",
 }

@@ -1,0 +1,122 @@
+"""Config of the ``t2m`` recipe (YAML files under ``configs/t2m/``) and the data/text sections it shares
+with ``t2m_evaluator``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List
+
+from motionlab.train.config import TrainConfig
+
+
+@dataclass
+class T2MDataConfig:
+    """Captioned clips as 263-d features (:mod:`motionlab.io.humanml3d` layout) at ``fps``.
+
+    ``root``: "" = the built-in synthetic corpus (``synth_scale``/``synth_seed``), a corpus folder with a
+    ``manifest.json`` (captions from it), or a HumanML3D folder (``new_joint_vecs/``, ``texts/``, split
+    files; its ``Mean.npy``/``Std.npy`` are used when present). Clips are cut into windows of ``window``
+    frames every ``stride`` frames; shorter clips (at least ``min_frames``) are kept whole and padded,
+    with a mask. HumanML3D captions with a start/end describe only that span, which becomes its own clip.
+    """
+
+    root: str = ""
+    synth_scale: str = "tiny"
+    synth_seed: int = 0
+    fps: float = 20.0
+    window: int = 120
+    stride: int = 40
+    min_frames: int = 24
+    styles: List[str] = field(default_factory=list)  # keep only corpus clips of these styles/kinds ([] = all)
+    split_seed: int = 0
+    batch_size: int = 32
+    num_workers: int = 0
+
+
+@dataclass
+class TextConfig:
+    """The text encoder (:func:`motionlab.nn.text.build_text_encoder`)."""
+
+    kind: str = "builtin"  # builtin | hash | pretrained
+    dim: int = 128  # builtin/hash width (pretrained: the model's own)
+    vocab_size: int = 1024
+    layers: int = 2
+    heads: int = 4
+    max_words: int = 32
+    dropout: float = 0.1
+    path: str = ""  # pretrained: a local sentence-transformers or CLIP folder
+
+
+@dataclass
+class T2MModelConfig:
+    """The transformer denoiser (:class:`motionlab.recipes.t2m.model.T2MDenoiser`)."""
+
+    dim: int = 256
+    layers: int = 4
+    heads: int = 4
+    ff: int = 512
+    dropout: float = 0.1
+    patch: int = 1  # consecutive frames per transformer token (2 halves the sequence)
+    text: TextConfig = field(default_factory=TextConfig)
+
+
+@dataclass
+class T2MLossConfig:
+    """Loss weights (0 = off; every term is logged either way). ``mse`` on x0, ``velocity`` and
+    ``acceleration`` on its first/second time differences, ``geometric``: bone-length consistency of the
+    joint positions recovered from the prediction (float32), ``foot``: speed of feet in contact."""
+
+    mse: float = 1.0
+    velocity: float = 0.1
+    acceleration: float = 0.05
+    geometric: float = 0.01
+    foot: float = 0.0
+
+
+@dataclass
+class DiffusionConfig:
+    """``diffusers`` schedulers with ``prediction_type="sample"`` (the network predicts x0)."""
+
+    train_steps: int = 1000
+    beta_schedule: str = "squaredcos_cap_v2"  # the cosine schedule
+    cond_drop: float = 0.1  # fraction of training samples whose text is dropped (classifier-free guidance)
+    sampler: str = "ddim"  # ddim | ddpm
+    sample_steps: int = 50  # DDIM steps (DDPM always uses train_steps)
+    guidance: float = 2.5  # classifier-free guidance scale (1 = conditional only)
+
+
+@dataclass
+class T2MInferConfig:
+    """Long motion: windows of ``data.window`` frames sharing ``overlap`` frames, each overlap in-painted
+    from the previous window."""
+
+    overlap: int = 30
+
+
+@dataclass
+class T2MEvalConfig:
+    """``motionlab eval`` of a t2m run (:mod:`motionlab.recipes.t2m.evaluate`)."""
+
+    evaluator: str = ""  # a t2m_evaluator run folder (``motionlab eval --evaluator`` overrides it)
+    replications: int = 20
+    steps: int = 0  # DDIM steps while evaluating (0: diffusion.sample_steps)
+    batch: int = 32  # R-precision batch
+    diversity_pairs: int = 300
+    mm_texts: int = 100  # MModality: captions, and motions generated for each
+    mm_samples: int = 10
+
+
+@dataclass
+class T2MConfig:
+    """The whole ``t2m`` recipe config: ``train``, ``data``, ``model``, ``loss``, ``diffusion``, ``infer``,
+    ``eval``."""
+
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        lr=1e-4, warmup_steps=500, warmup_start=0.1, min_lr_ratio=0.01, grad_clip=0.5, ema_decay=0.9999,
+        precision="auto"))
+    data: T2MDataConfig = field(default_factory=T2MDataConfig)
+    model: T2MModelConfig = field(default_factory=T2MModelConfig)
+    loss: T2MLossConfig = field(default_factory=T2MLossConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    infer: T2MInferConfig = field(default_factory=T2MInferConfig)
+    eval: T2MEvalConfig = field(default_factory=T2MEvalConfig)

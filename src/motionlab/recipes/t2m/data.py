@@ -1,0 +1,222 @@
+"""Captioned motion windows for ``t2m`` and ``t2m_evaluator``: the corpus or a HumanML3D folder.
+
+Every clip becomes ``(T, 263)`` features (:mod:`motionlab.io.humanml3d`) at ``data.fps`` with its
+captions; clips are split by clip (the corpus' own split, HumanML3D's split files, or
+:func:`motionlab.data.windows.assign_splits`), then cut into windows of ``data.window`` frames every
+``data.stride`` frames (:func:`motionlab.data.windows.window_starts`); a clip shorter than a window is
+one padded window. Statistics come from the training windows' valid frames only (or the folder's
+``Mean.npy``/``Std.npy``) and are saved as ``normalization_humanml3d.npz``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from motionlab.data.windows import SPLITS, Normalizer, assign_splits, window_starts
+from motionlab.errors import MotionLabError
+from motionlab.io import humanml3d as hml
+from motionlab.recipes.t2m.config import T2MDataConfig
+
+STREAM = "humanml3d"
+
+
+@dataclass
+class CaptionedClip:
+    id: str
+    split: str
+    features: np.ndarray  # (T, 263) raw
+    captions: List[str]
+    style: str = ""
+
+
+def _corpus_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
+    from motionlab.io.formats import read_file
+
+    manifest = json.loads((root / "manifest.json").read_text())["clips"]
+    if cfg.styles:
+        manifest = [c for c in manifest if c.get("style") in cfg.styles or c.get("kind") in cfg.styles]
+    splits = assign_splits([c["id"] for c in manifest], {c["id"]: c["split"] for c in manifest if c.get("split")},
+                           seed=cfg.split_seed)
+    out, t0 = [], time.time()
+    for i, c in enumerate(manifest):
+        if not c.get("caption") or "human" not in c.get("files", {}):
+            continue
+        path = root / c["files"]["human"]
+        _, motion = read_file(path)
+        try:
+            feats = hml.features_from_motion(motion, cfg.fps)
+        except MotionLabError as e:
+            raise e.with_file(path) from None
+        out.append(CaptionedClip(c["id"], splits[c["id"]], feats, [c["caption"]], c.get("style", "")))
+        if time.time() - t0 > 5 and i % 50 == 0:
+            print(f"t2m data: {i + 1}/{len(manifest)} clips featurised", file=sys.stderr, flush=True)
+    return out
+
+
+def _humanml3d_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
+    out = []
+    src_fps = hml.FPS
+    for c in hml.scan_humanml3d(root):
+        x = hml.read_features(c.features)
+        whole = [cap.text for cap in c.captions if cap.start is None]
+        if whole:
+            out.append(CaptionedClip(c.id, c.split, x, whole))
+        for k, cap in enumerate(cap for cap in c.captions if cap.start is not None):
+            a, b = int(cap.start * src_fps), int((cap.end or len(x) / src_fps) * src_fps)
+            if b - a >= cfg.min_frames:
+                out.append(CaptionedClip(f"{c.id}#{k}", c.split, x[a:b], [cap.text]))
+    if abs(cfg.fps - src_fps) > 1e-6:
+        raise MotionLabError(f"HumanML3D features are at {src_fps:g} fps; set data.fps={src_fps:g}", place="data.fps")
+    return out
+
+
+def load_clips(cfg: T2MDataConfig) -> List[CaptionedClip]:
+    """The captioned clips of ``cfg.root`` (see :class:`T2MDataConfig`) at least ``min_frames`` long."""
+    from motionlab.data.sources import builtin_corpus
+
+    root = Path(cfg.root) if cfg.root else builtin_corpus(cfg.synth_scale, cfg.synth_seed)
+    if not root.is_dir():
+        raise MotionLabError("data folder not found", file=root)
+    if hml.is_humanml3d(root):
+        clips = _humanml3d_clips(cfg, root)
+    elif (root / "manifest.json").is_file():
+        clips = _corpus_clips(cfg, root)
+    else:
+        raise MotionLabError("neither a HumanML3D folder (new_joint_vecs/, texts/) nor a corpus with a "
+                             "manifest.json and captions", file=root)
+    clips = [c for c in clips if len(c.features) >= cfg.min_frames]
+    if not any(c.split == "train" for c in clips):
+        raise MotionLabError(f"no captioned training clip of at least {cfg.min_frames} frames", file=root)
+    return clips
+
+
+class CaptionWindows(Dataset):
+    """Normalised windows of one split: items ``{"motion": (W, 263), "mask": (W,) bool, "length": int,
+    "text": str, "clip": int}``; padded frames are zero and masked. A clip with several captions gives a
+    random one each time (from torch's generator, which the engine seeds)."""
+
+    def __init__(self, clips: List[CaptionedClip], index: np.ndarray, window: int, norm: Normalizer,
+                 random_caption: bool = True) -> None:
+        self.clips, self.index, self.window, self.norm = clips, index, int(window), norm
+        self.random_caption = random_caption
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def raw(self, i: int) -> np.ndarray:
+        c, s, n = self.index[i]
+        return self.clips[c].features[s:s + n]
+
+    def caption(self, i: int, k: Optional[int] = None) -> str:
+        caps = self.clips[self.index[i][0]].captions
+        if k is None:
+            k = int(torch.randint(len(caps), ()).item()) if self.random_caption and len(caps) > 1 else 0
+        return caps[k % len(caps)]
+
+    def __getitem__(self, i: int):
+        c, s, n = self.index[i]
+        x = np.zeros((self.window, hml.FEATURE_DIM), np.float32)
+        x[:n] = self.norm(self.clips[c].features[s:s + n])
+        mask = np.zeros(self.window, bool)
+        mask[:n] = True
+        return {"motion": torch.from_numpy(x), "mask": torch.from_numpy(mask), "length": int(n),
+                "text": self.caption(i), "clip": int(c)}
+
+
+def collate(items):
+    out = {k: torch.stack([it[k] for it in items]) for k in ("motion", "mask")}
+    out["length"] = torch.tensor([it["length"] for it in items])
+    out["clip"] = torch.tensor([it["clip"] for it in items])
+    out["text"] = [it["text"] for it in items]
+    return out
+
+
+class CaptionData:
+    """All splits of captioned windows with their statistics (the base of both recipes' data modules)."""
+
+    def __init__(self, cfg: T2MDataConfig) -> None:
+        self.cfg = cfg
+        self.clips = load_clips(cfg)
+        self.index: Dict[str, np.ndarray] = {}
+        for split in SPLITS:
+            rows = []
+            for ci, c in enumerate(self.clips):
+                if c.split != split:
+                    continue
+                T = len(c.features)
+                if T <= cfg.window:
+                    rows.append((ci, 0, T))
+                else:
+                    rows.extend((ci, int(s), cfg.window) for s in window_starts(T, cfg.window, cfg.stride))
+            self.index[split] = np.array(rows, np.int64).reshape(-1, 3)
+        root = Path(cfg.root) if cfg.root else None
+        given = hml.read_mean_std(root) if root is not None and hml.is_humanml3d(root) else None
+        if given is not None:
+            self.normalizer = Normalizer(given[0], np.maximum(given[1], 1e-6).astype(np.float32))
+        else:
+            train = np.concatenate([self.clips[c].features[s:s + n] for c, s, n in self.index["train"]])
+            self.normalizer = Normalizer.fit(train)
+
+    def train_captions(self) -> List[str]:
+        return [t for c in self.clips if c.split == "train" for t in c.captions]
+
+    def dataset(self, split: str, random_caption: bool = True) -> CaptionWindows:
+        """Windows of ``split``: ``train``, ``val``, ``test`` or ``heldout`` (val and test together)."""
+        if split == "heldout":
+            index = np.concatenate([self.index["val"], self.index["test"]])
+        elif split in SPLITS:
+            index = self.index[split]
+        else:
+            raise MotionLabError(f"unknown split {split!r}; valid: {', '.join(SPLITS + ('heldout',))}")
+        return CaptionWindows(self.clips, index, self.cfg.window, self.normalizer, random_caption)
+
+    def held_out_split(self, min_windows: int = 32) -> str:
+        """``test`` when it has at least ``min_windows`` windows (one R-precision batch), else ``heldout``
+        (val and test together)."""
+        return "test" if len(self.index["test"]) >= min_windows else "heldout"
+
+    def loader(self, split: str, seed: int = 0, batch_size: Optional[int] = None):
+        ds = self.dataset(split)
+        bs = batch_size or self.cfg.batch_size
+        if split == "train":
+            from motionlab.train.data import ResumableLoader
+
+            return ResumableLoader(ds, bs, shuffle=True, seed=seed, num_workers=self.cfg.num_workers,
+                                   collate_fn=collate)
+        return DataLoader(ds, batch_size=bs, shuffle=False, collate_fn=collate, num_workers=self.cfg.num_workers)
+
+    def save_stats(self, run_dir) -> None:
+        self.normalizer.save(Path(run_dir) / f"normalization_{STREAM}.npz")
+
+
+class CaptionDataModule(L.LightningDataModule):
+    """The Lightning data module over :class:`CaptionData` (read in ``setup``)."""
+
+    def __init__(self, cfg) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.data: Optional[CaptionData] = None
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.data is None:
+            self.data = CaptionData(self.cfg.data)
+
+    def train_dataloader(self):
+        return self.data.loader("train", seed=self.cfg.train.seed)
+
+    def val_dataloader(self):
+        split = "val" if len(self.data.index["val"]) else "test"
+        return self.data.loader(split)
+
+    def save_stats(self, run_dir) -> None:
+        self.data.save_stats(run_dir)

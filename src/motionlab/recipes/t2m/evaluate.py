@@ -1,0 +1,216 @@
+"""Evaluation of a ``t2m`` run on held-out captions (the T2M / HumanML3D protocol) with baselines.
+
+For each replication, a motion is generated for every held-out window's caption (at the window's
+length); the generated features are de-normalised with the generator's statistics and given raw to the
+:class:`~motionlab.eval.learned.LearnedEvaluator`, which re-normalises them with the evaluator's own.
+Per replication: FID (generated vs held-out real embeddings), R-precision top-1/2/3 in batches of
+``eval.batch`` (32; fewer held-out windows: one batch of all), MM-Dist, Diversity (``eval.diversity_pairs``
+pairs); once: MModality (``eval.mm_samples`` motions for each of ``eval.mm_texts`` captions). Weight-free:
+Frechet distances of kinetic and geometric features of the recovered joints, foot skating, ground
+penetration, bone-length std and jerk. Every value is the mean over replications with its 95% interval
+(``<name>_ci95``).
+
+Rows in the same table: ``real_*`` (the held-out motions themselves: the evaluator's ceiling),
+``baseline_mean_*`` (the training mean pose and velocity for every caption) and ``baseline_random_*`` (a
+random training window for each caption: real motion that ignores the text). ``r_precision_top*_chance``
+is ``k / batch``. ``seam_ratio`` measures a motion 2.5 windows long joined by in-painting, next to
+``seam_ratio_no_inpaint`` (the same windows generated independently and concatenated).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from motionlab.core.body import SMPL22_PARENTS
+from motionlab.errors import MotionLabError
+from motionlab.eval.metrics import (
+    bone_length_std, diversity, foot_skating_ratio, frechet_distance, geometric_features, ground_penetration,
+    kinetic_features, mean_ci95, mean_jerk, multimodal_distance, multimodality, r_precision, seam_discontinuity,
+)
+
+PathLike = Union[str, os.PathLike]
+FEET = [7, 10, 8, 11]
+
+
+def _physical(raw: np.ndarray, lengths: Sequence[int], fps: float) -> Dict[str, Any]:
+    """Weight-free features and physical measures of raw feature windows (each cut to its length)."""
+    from motionlab.recipes.t2m.tool import positions_zup
+
+    kin, geo, skate, pen, bones, jerk = [], [], [], [], [], []
+    for x, n in zip(raw, lengths):
+        p = positions_zup(x[:n])
+        kin.append(kinetic_features(p, fps))
+        geo.append(geometric_features(p, fps))
+        skate.append(foot_skating_ratio(p[:, [10, 11]], fps))
+        pen.append(ground_penetration(p[:, FEET]).fraction)
+        bones.append(bone_length_std(p, SMPL22_PARENTS))
+        jerk.append(mean_jerk(p, fps))
+    return {"kin": np.array(kin), "geo": np.array(geo), "foot_skating": float(np.mean(skate)),
+            "penetration": float(np.mean(pen)), "bone_length_std_mm": 1000.0 * float(np.mean(bones)),
+            "jerk": float(np.mean(jerk))}
+
+
+def _row(ev, raw: np.ndarray, lengths: np.ndarray, text_f: np.ndarray, real_f: np.ndarray, real_phys,
+         fps: float, batch: int, pairs: int, seed: int, with_fid: bool = True) -> Dict[str, float]:
+    """Every per-replication metric of one set of raw windows paired with the held-out captions."""
+    mf = ev.motion_features(raw, lengths)
+    order = np.random.default_rng(seed).permutation(len(mf))
+    rp = r_precision(text_f[order], mf[order], top_k=3, batch=batch)
+    phys = _physical(raw, lengths, fps)
+    out = {"r_precision_top1": rp[0], "r_precision_top2": rp[1], "r_precision_top3": rp[2],
+           "mm_dist": multimodal_distance(text_f, mf), "diversity": diversity(mf, pairs, seed=seed),
+           "foot_skating": phys["foot_skating"], "penetration": phys["penetration"],
+           "bone_length_std_mm": phys["bone_length_std_mm"], "jerk": phys["jerk"]}
+    if with_fid:
+        out["fid"] = frechet_distance(mf, real_f)
+        out["fid_kinetic"] = frechet_distance(_scaled(phys["kin"], real_phys["kin"]), _scaled(real_phys["kin"]))
+        out["fid_geometric"] = frechet_distance(_scaled(phys["geo"], real_phys["geo"]), _scaled(real_phys["geo"]))
+    return {k: float(v) for k, v in out.items()}
+
+
+def _scaled(x: np.ndarray, ref: Optional[np.ndarray] = None) -> np.ndarray:
+    """Features standardised with the statistics of ``ref`` (the real set), as AIST++ does before its FIDs."""
+    r = x if ref is None else ref
+    return (x - r.mean(0)) / np.maximum(r.std(0), 1e-6)
+
+
+def _aggregate(rows: List[Dict[str, float]], prefix: str = "") -> Dict[str, float]:
+    out = {}
+    for k in rows[0]:
+        m, ci = mean_ci95([r[k] for r in rows])
+        out[f"{prefix}{k}"] = m
+        out[f"{prefix}{k}_ci95"] = ci
+    return out
+
+
+def _generate_all(gen, texts: List[str], num_frames: int, steps: int, seed: int, chunk: int = 64) -> np.ndarray:
+    from motionlab.recipes.t2m.tool import generate_normalised
+
+    parts = []
+    for i in range(0, len(texts), chunk):
+        x, _ = generate_normalised(gen, texts[i:i + chunk], num_frames, steps=steps, seed=seed * 7919 + i)
+        parts.append(gen.normalizer.denormalize(x.numpy()))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _seam(gen, text: str, steps: int) -> Dict[str, float]:
+    from motionlab.recipes.t2m.tool import generate_normalised, positions_zup
+
+    W, ov = gen.cfg.data.window, gen.cfg.infer.overlap
+    T = int(2.5 * W)
+    x, seams = generate_normalised(gen, [text], T, steps=steps, seed=11)
+    pos = positions_zup(gen.normalizer.denormalize(x[0].numpy()))
+    # no in-painting: independent windows of the same new frames, concatenated
+    pieces, s = [], []
+    n_new = W - ov
+    total = 0
+    k = 0
+    while total < T:
+        y, _ = generate_normalised(gen, [text], W, steps=steps, seed=100 + k)
+        y = gen.normalizer.denormalize(y[0].numpy())
+        take = W if k == 0 else min(n_new, T - total)
+        pieces.append(y[:take])
+        total += take
+        if total < T:
+            s.append(total)
+        k += 1
+    naive = positions_zup(np.concatenate(pieces)[:T])
+    fps = gen.fps
+    return {"seam_ratio": seam_discontinuity(pos, seams, fps), "seam_ratio_no_inpaint": seam_discontinuity(naive, s, fps)}
+
+
+def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replications: Optional[int] = None,
+             steps: Optional[int] = None, split: Optional[str] = None) -> Dict[str, Any]:
+    """Metrics of a ``t2m`` run on held-out captions (module docstring). ``evaluator``: a ``t2m_evaluator``
+    run folder (default: ``eval.evaluator`` of the run's config); without one only the weight-free metrics are
+    computed. ``split``: ``test``, ``val`` or ``heldout`` (both); default ``test`` when it holds one R-precision
+    batch (32 windows), else ``heldout``."""
+    from motionlab.eval.learned import LearnedEvaluator
+    from motionlab.recipes.t2m.data import CaptionData
+    from motionlab.recipes.t2m.tool import load_generator
+
+    t0 = time.time()
+    gen = load_generator(run_dir)
+    cfg, e = gen.cfg, gen.cfg.eval
+    evaluator = evaluator or e.evaluator or None
+    R = int(replications or e.replications)
+    steps = int(steps or e.steps or cfg.diffusion.sample_steps)
+    data = CaptionData(cfg.data)
+    split = split or data.held_out_split()
+    ds = data.dataset(split, random_caption=False)
+    N = len(ds)
+    if N < 4:
+        raise MotionLabError(f"only {N} held-out windows in split {split!r}; need at least 4", file=run_dir)
+    W = cfg.data.window
+    lengths = np.array([int(ds.index[i][2]) for i in range(N)])
+    texts = [ds.caption(i, 0) for i in range(N)]
+    real = np.zeros((N, W, data.normalizer.mean.shape[0]), np.float32)
+    for i in range(N):
+        real[i, :lengths[i]] = ds.raw(i)
+        real[i, lengths[i]:] = ds.raw(i)[-1]
+    fps = gen.fps
+    batch = min(int(e.batch), N)
+    pairs = int(e.diversity_pairs)
+    out: Dict[str, Any] = {"split": split, "held_out_windows": N, "replications": R, "sampler_steps": steps,
+                           "guidance": float(cfg.diffusion.guidance), "r_precision_batch": batch,
+                           "ema_weights": bool(gen.ema)}
+    for k in (1, 2, 3):
+        out[f"r_precision_top{k}_chance"] = k / batch
+    real_phys = _physical(real, lengths, fps)
+    ev = None
+    if evaluator:
+        ev = LearnedEvaluator(evaluator, stream="humanml3d")
+        text_f = ev.text_features(texts)
+        real_f = ev.motion_features(real, lengths)
+        out["evaluator"] = str(evaluator)
+    else:
+        print("t2m eval: no --evaluator given: only the weight-free metrics", file=sys.stderr)
+    train = data.dataset("train", random_caption=False)
+    mean_window = np.broadcast_to(data.normalizer.mean, real.shape).astype(np.float32)
+    rows: Dict[str, List[Dict[str, float]]] = {"": [], "baseline_mean_": [], "baseline_random_": []}
+    for r in range(R):
+        raw = _generate_all(gen, texts, W, steps, seed=r)
+        rng = np.random.default_rng(1000 + r)
+        pick = rng.integers(0, len(train), N)
+        rand = np.zeros_like(real)
+        rlen = np.zeros(N, np.int64)
+        for i, j in enumerate(pick):
+            x = train.raw(int(j))
+            rlen[i] = len(x)
+            rand[i, :len(x)] = x
+            rand[i, len(x):] = x[-1]
+        sets = {"": (raw, lengths), "baseline_mean_": (mean_window, lengths), "baseline_random_": (rand, rlen)}
+        for prefix, (x, ln) in sets.items():
+            if ev is not None:
+                rows[prefix].append(_row(ev, x, ln, text_f, real_f, real_phys, fps, batch, pairs, seed=r))
+            else:
+                phys = _physical(x, ln, fps)
+                rows[prefix].append({
+                    "fid_kinetic": frechet_distance(_scaled(phys["kin"], real_phys["kin"]), _scaled(real_phys["kin"])),
+                    "fid_geometric": frechet_distance(_scaled(phys["geo"], real_phys["geo"]), _scaled(real_phys["geo"])),
+                    **{k: phys[k] for k in ("foot_skating", "penetration", "bone_length_std_mm", "jerk")}})
+        print(f"t2m eval: replication {r + 1}/{R} ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+    for prefix, rr in rows.items():
+        out.update(_aggregate(rr, prefix))
+    if ev is not None:
+        real_row = _row(ev, real, lengths, text_f, real_f, real_phys, fps, batch, pairs, seed=0, with_fid=False)
+        out.update({f"real_{k}": v for k, v in real_row.items()})
+        distinct = list(dict.fromkeys(texts))[:int(e.mm_texts)]
+        K = int(e.mm_samples)
+        mm = _generate_all(gen, [t for t in distinct for _ in range(K)], W, steps, seed=R + 1)
+        emb = ev.motion_features(mm).reshape(len(distinct), K, -1)
+        out["multimodality"] = multimodality(emb, n_pairs=min(10, K))
+        out["mm_texts"] = len(distinct)
+    else:
+        out["real_bone_length_std_mm"] = real_phys["bone_length_std_mm"]
+        out["real_foot_skating"] = real_phys["foot_skating"]
+        out["real_jerk"] = real_phys["jerk"]
+    out.update(_seam(gen, texts[0], steps))
+    out["eval_seconds"] = round(time.time() - t0, 1)
+    return out
