@@ -7,11 +7,14 @@ Two functions:
   names; matching ignores case, ``_``/``-``/``.``/spaces and any ``prefix:`` such as ``mixamorig:``)
   and, when the parents are known, by structure (the spine is the chain between the hips and the neck).
 * :func:`to_smpl22` re-expresses a :class:`Motion` on :func:`~motionlab.core.body.smpl22_skeleton`
-  scaled to the source's size. Each SMPL-22 joint's world rotation is the mapped source joint's
-  world rotation times a fixed rest-alignment rotation ``A_j``, the rotation that best carries the
-  SMPL rest directions of the joint's bones onto the source's rest directions of the same bones
-  (Kabsch fit; one bone: the smallest such rotation). Rest-pose differences (T-pose vs A-pose) and
-  bone-axis conventions cancel, so the SMPL bones point where the source's bones point.
+  scaled to the source's size, keeping the person's posture in the world. Each SMPL-22 joint's
+  world rotation is the mapped source joint's world rotation times a fixed rest-alignment rotation
+  ``A_j`` (:func:`rest_alignment`): one frame fit for the trunk (an upright rest trunk maps onto the
+  upright SMPL trunk, whatever the rig's hip, spine and clavicle placement, e.g. CMU's zero-length
+  ``LowerBack``), a heading-only turn for the flat rest feet, and for the limbs the rotation that
+  points each SMPL bone where the source's bone points (T-pose vs A-pose, splayed rest legs). The
+  root is placed so the SMPL hip joints' midpoint is the source's, and raised frame by frame so the
+  lowest foot point is at the source's height (feet on the floor stay on it).
 
 Ambiguous names are resolved by context: ``LeftFoot`` is the ankle unless an ankle joint exists
 (then it is the toe, SMPL style); ``LeftShoulder`` is the collar when an arm joint (``LeftArm``,
@@ -32,10 +35,10 @@ import numpy as np
 
 from motionlab.core.body import SMPL22_NAMES, SMPL22_PARENTS, smpl22_skeleton
 from motionlab.core.motion import Motion
-from motionlab.core.rotations import matrix_to_quat, quat_fix_continuity, quat_slerp, quat_to_matrix
+from motionlab.core.rotations import matrix_to_quat, quat_fix_continuity, quat_slerp, quat_to_matrix, rot6d_to_matrix
 from motionlab.errors import MotionLabError
 
-__all__ = ["normalize_joint_name", "map_to_smpl22", "to_smpl22", "REQUIRED_SMPL22"]
+__all__ = ["normalize_joint_name", "map_to_smpl22", "to_smpl22", "rest_alignment", "REQUIRED_SMPL22"]
 
 REQUIRED_SMPL22 = (
     "pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
@@ -242,15 +245,156 @@ def _path_length(parents: np.ndarray, offsets: np.ndarray, a: int, b: int) -> fl
     return float(sum(np.linalg.norm(offsets[j]) for j in bones))
 
 
+#: SMPL-22 joints of the trunk: in every rig's rest pose the trunk stands upright, so they share one
+#: rest alignment, fitted as a frame (the pelvis-to-head line, then the hip line) instead of bone by
+#: bone: where a rig puts its hip joints, its first spine joint or its clavicles relative to the root,
+#: and how its rest spine curves, are rig conventions, not posture.
+_TRUNK = ("pelvis", "spine1", "spine2", "spine3")
+_FOOT_JOINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
+
+
+def _frame(up: np.ndarray, lateral: np.ndarray) -> np.ndarray:
+    """Orthonormal frame ``(3, 3)``: columns ``up``, ``lateral`` made orthogonal to it, their cross product."""
+    return rot6d_to_matrix(np.concatenate([up, lateral]))
+
+
+def _yaw_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotation about +Z carrying the ground projection of ``u`` onto that of ``v`` (identity if either is vertical)."""
+    a, b = u[:2], v[:2]
+    if np.linalg.norm(a) < 1e-9 or np.linalg.norm(b) < 1e-9:
+        return np.eye(3)
+    ang = np.arctan2(b[1], b[0]) - np.arctan2(a[1], a[0])
+    c, s = np.cos(ang), np.sin(ang)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _about_axis(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Rotation about unit-ish ``axis`` carrying the projection of ``u`` on the plane normal to it onto
+    that of ``v`` (identity when either projection is short: a bone along the axis)."""
+    k = axis / np.linalg.norm(axis)
+    a, b = u - np.dot(u, k) * k, v - np.dot(v, k) * k
+    if np.linalg.norm(a) < 0.3 * np.linalg.norm(u) or np.linalg.norm(b) < 0.3 * np.linalg.norm(v):
+        return np.eye(3)
+    ang = np.arctan2(np.dot(np.cross(a, b), k), np.dot(a, b))
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(ang) * K + (1 - np.cos(ang)) * (K @ K)
+
+
+def _tip(skeleton, j: int) -> Optional[np.ndarray]:
+    """Rest offset of a leaf's tip from joint ``j``: its End Site, else the mean offset of its children."""
+    tip = skeleton.end_sites.get(j)
+    if tip is None:
+        kids = skeleton.children(j)
+        tip = np.mean(skeleton.offsets[kids], axis=0) if kids else None
+    return tip if tip is not None and np.linalg.norm(tip) > 1e-9 else None
+
+
+def rest_alignment(src, mapping: Dict[str, str], target) -> Dict[int, np.ndarray]:
+    """Rest-alignment rotations ``{SMPL joint index: A_j (3, 3)}`` from ``target`` (the SMPL-22 body)
+    to the source skeleton ``src`` (both at rest: identity rotations, so world = local vectors).
+
+    ``world_smpl_j = world_source_j @ A_j``. Three kinds of joints:
+
+    * limbs (hips, knees, neck, collars, shoulders, elbows): the parent's rotation, then a turn about
+      the body's forward axis (the frontal-plane difference: an A-pose arm, CMU's splayed rest legs),
+      then the smallest rotation left, so the SMPL bone points where the source's points and the
+      twist about it follows the parent's. A bone of zero length in the
+      source (CMU's ``Neck`` and ``LeftShoulder`` sit on their parents) is measured to the
+      next mapped joint below that is not on top of it, on both bodies;
+    * the trunk (:data:`_TRUNK`: pelvis, spine, chest): one rotation, the frame of the pelvis-to-head
+      line and the hip line fitted onto the source's: an upright source rest
+      pose gives the upright SMPL rest trunk whatever the rig's joint placement and spine curve;
+    * the feet (ankle and toe): the rest feet stand flat in every rig, so only the heading of the foot
+      (ankle to toe on the ground) is matched, a rotation about the vertical;
+
+    leaves (head, wrists) point their tips (End Site, else the mean of their children) where the
+    source's do; a joint with nothing to measure takes its parent's rotation.
+    """
+    src_rest, _ = src.rest_fk()
+    tgt_rest, _ = target.rest_fk()
+    sidx = {smpl: src.index(name) for smpl, name in mapping.items()}
+    tix = {n: i for i, n in enumerate(SMPL22_NAMES)}
+    size = max(float(np.ptp(src_rest, axis=0).max()), 1e-9)
+    children = {j: [c for c in range(len(SMPL22_NAMES)) if SMPL22_PARENTS[c] == j] for j in range(len(SMPL22_NAMES))}
+
+    def vectors(j: str, d: str):
+        """(target, source) unit vectors from ``j`` to ``d``, descending past source joints on top of ``j``."""
+        while True:
+            v = src_rest[sidx[d]] - src_rest[sidx[j]] if d in sidx else None
+            if v is not None and np.linalg.norm(v) > 1e-3 * size:
+                u = tgt_rest[tix[d]] - tgt_rest[tix[j]]
+                return u / np.linalg.norm(u), v / np.linalg.norm(v)
+            below = [c for c in children[tix[d]]]
+            if len(below) != 1:  # not a chain: take the first mapped child on the SMPL tree
+                below = [c for c in below if SMPL22_NAMES[c] in sidx][:1]
+            if not below:
+                return None
+            d = SMPL22_NAMES[below[0]]
+
+    align: Dict[int, np.ndarray] = {}
+    trunk: Optional[np.ndarray] = None
+    for j, name in enumerate(SMPL22_NAMES):
+        if name not in mapping:
+            continue
+        A = None
+        if name in _TRUNK:
+            if trunk is None:
+                up = vectors("pelvis", "head")
+                lat = src_rest[sidx["left_hip"]] - src_rest[sidx["right_hip"]]
+                if up is not None and np.linalg.norm(lat) > 1e-3 * size:
+                    trunk = _frame(up[1], lat) @ _frame(up[0], tgt_rest[tix["left_hip"]] - tgt_rest[tix["right_hip"]]).T
+                else:
+                    trunk = np.eye(3)
+            A = trunk
+        elif name in _FOOT_JOINTS:
+            side = name.split("_")[0]
+            ankle = f"{side}_ankle"
+            toe = vectors(ankle, f"{side}_foot") if f"{side}_foot" in sidx else None
+            if toe is None:
+                tip = _tip(src, sidx[ankle])
+                toe = (tgt_rest[tix[f"{side}_foot"]] - tgt_rest[tix[ankle]], tip) if tip is not None else None
+            if toe is not None:
+                A = _yaw_between(toe[0], toe[1])
+        else:
+            bones = [vectors(name, SMPL22_NAMES[c]) for c in children[j]]
+            bones = [b for b in bones if b is not None]
+            if not bones:  # a leaf: its tip on both bodies
+                u = target.end_sites.get(j)
+                v = _tip(src, sidx[name])
+                bones = [(u / np.linalg.norm(u), v / np.linalg.norm(v))] if u is not None and v is not None else []
+            if bones:
+                p = SMPL22_PARENTS[j]
+                while p >= 0 and p not in align:
+                    p = SMPL22_PARENTS[p]
+                P = align[p] if p >= 0 else np.eye(3)
+                us, vs = np.array([P @ b[0] for b in bones]), np.array([b[1] for b in bones])
+                R = _about_axis(us[0], vs[0], P @ np.array([1.0, 0.0, 0.0])) if len(us) == 1 else np.eye(3)
+                A = _fit_rotation(us @ R.T, vs) @ R @ P
+        if A is None:
+            p = SMPL22_PARENTS[j]
+            A = align.get(p, np.eye(3)) if p >= 0 else np.eye(3)
+        align[j] = A
+    return align
+
+
+def _lowest_foot_point(skeleton, pos: np.ndarray, rot: np.ndarray, joints: Sequence[int]) -> np.ndarray:
+    """``(T,)`` height of the lowest of the foot ``joints`` and their End Sites (world ``pos``/``rot``)."""
+    z = [pos[:, joints, 2]]
+    for j in joints:
+        if j in skeleton.end_sites:
+            z.append((pos[:, j] + rot[:, j] @ skeleton.end_sites[j])[:, 2:3])
+    return np.concatenate(z, axis=1).min(axis=1)
+
+
 def to_smpl22(motion: Motion) -> Motion:
     """``motion`` re-expressed on the SMPL-22 body (see the module docstring).
 
     The target skeleton is ``smpl22_skeleton(scale)`` with ``scale`` matching the source's
-    ankle-to-head path length; the root position is the source pelvis/hips position; extras
-    and metadata are kept (``meta["smpl22_mapping"]`` records the joint mapping). Bone directions
-    in world space follow the source's bones exactly where the mapped source joints are parent and
-    child; across skipped source joints (CMU's ``LHipJoint``, ``Neck1``, extra spine joints) they
-    follow the upper joint's rotation.
+    ankle-to-head path length; the root puts the SMPL hips' midpoint on the source's, raised per
+    frame so the lowest foot point (ankle and toe joints, their End Sites) is at the source's height;
+    extras and metadata are kept (``meta["smpl22_mapping"]`` records the joint mapping). Limb bones
+    in world space point where the source's bones point; the trunk and the feet keep the source's
+    posture (see :func:`rest_alignment`).
     """
     src = motion.skeleton
     try:
@@ -271,48 +415,8 @@ def to_smpl22(motion: Motion) -> Motion:
                              file=motion.meta.get("source"))
     target = smpl22_skeleton(src_size / smpl_size)
 
-    src_rest, _ = src.rest_fk()  # identity world rotations: world vectors are local vectors too
-    tgt_rest, _ = target.rest_fk()
-    children = {j: [c for c in range(len(SMPL22_NAMES)) if SMPL22_PARENTS[c] == j] for j in range(len(SMPL22_NAMES))}
-
-    def mapped_below(c: int) -> Optional[int]:
-        while SMPL22_NAMES[c] not in mapping:
-            if len(children[c]) != 1:
-                return None
-            c = children[c][0]
-        return c
-
-    align: Dict[int, np.ndarray] = {}
-    for j, name in enumerate(SMPL22_NAMES):
-        if name not in mapping:
-            continue
-        us, vs = [], []
-        for c in children[j]:
-            d = mapped_below(c)
-            if d is None:
-                continue
-            u = _unit(tgt_rest[d] - tgt_rest[j])
-            v = _unit(src_rest[sidx[SMPL22_NAMES[d]]] - src_rest[sidx[name]])
-            if u is not None and v is not None:
-                us.append(u)
-                vs.append(v)
-        if not us:  # a leaf: use end sites / the source's children when both sides have a tip
-            u = _unit(target.end_sites[j]) if j in target.end_sites else None
-            s = sidx[name]
-            tip = src.end_sites.get(s)
-            if tip is None:
-                kids = src.children(s)
-                tip = np.mean(src.offsets[kids], axis=0) if kids else None
-            v = _unit(tip) if tip is not None else None
-            if u is not None and v is not None:
-                us, vs = [u], [v]
-        if us:
-            align[j] = _fit_rotation(np.array(us), np.array(vs))
-        else:
-            p = SMPL22_PARENTS[j]
-            align[j] = align.get(p, np.eye(3)) if p >= 0 else np.eye(3)
-
-    _, src_world = motion.fk()
+    align = rest_alignment(src, mapping, target)
+    src_pos, src_world = motion.fk()
     world = np.zeros((T, len(SMPL22_NAMES), 3, 3))
     for j, A in align.items():
         world[:, j] = src_world[:, sidx[SMPL22_NAMES[j]]] @ A
@@ -336,18 +440,21 @@ def to_smpl22(motion: Motion) -> Motion:
     par = np.asarray(SMPL22_PARENTS)
     local[:, 1:] = np.swapaxes(world[:, par[1:]], -1, -2) @ world[:, 1:]
     quat = quat_fix_continuity(matrix_to_quat(local), dim=0) if T else np.zeros((0, len(SMPL22_NAMES), 4))
-    src_pos = motion.positions()
     meta = dict(motion.meta)
     meta["smpl22_mapping"] = dict(mapping)
-    root = src_pos[:, sidx["pelvis"]].copy()
+    # the root: the SMPL hip joints' midpoint on the source's (rigs put their root joint at different
+    # places between the hips), ...
+    tgt_rest, _ = target.rest_fk()
+    mid_rest = 0.5 * (tgt_rest[tix["left_hip"]] + tgt_rest[tix["right_hip"]])
+    mid_src = 0.5 * (src_pos[:, sidx["left_hip"]] + src_pos[:, sidx["right_hip"]])
+    root = mid_src - world[:, 0] @ mid_rest
     out = replace(motion, skeleton=target, root_pos=root, local_quat=quat,
                   joint_pos=None, extras={k: v.copy() for k, v in motion.extras.items()}, meta=meta)
     if T:
-        # the two bodies' legs differ in length: keep the feet where the source's feet are, so the
-        # clip's floor contact (and with it foot-skating and penetration numbers) survives the mapping
-        feet = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot") if n in mapping]
-        if feet:
-            src_low = src_pos[:, [sidx[n] for n in feet], 2].min()
-            tgt_low = out.positions()[:, [tix[n] for n in feet], 2].min()
-            out.root_pos[:, 2] += src_low - tgt_low
+        # ... and, frame by frame, the lowest foot point (joints and End Sites of the ankles and toes)
+        # at the height of the source's: the two bodies' legs differ in length, and a foot on the floor
+        # in the input must stay on it (flight phases keep their height)
+        src_low = _lowest_foot_point(src, src_pos, src_world, [sidx[n] for n in _FOOT_JOINTS if n in sidx])
+        tpos, trot = out.fk()
+        out.root_pos[:, 2] += src_low - _lowest_foot_point(target, tpos, trot, [tix[n] for n in _FOOT_JOINTS])
     return out
