@@ -299,6 +299,22 @@ def cli_variants(files: Dict[str, Path], folder: Path, rng: np.random.Generator,
     add("wav-cut-in-data", ".wav", wav[: len(wav) - 1000], True)
     add("wav-cut-odd", ".wav", wav[: len(wav) - 1001], True)
 
+    # BVH values and frame times
+    bvh = files["bvh"].read_text()
+    head, motion = bvh.split("MOTION\n")
+    lines = motion.split("\n")
+    first = lines[2].split(" ")
+    for name, value in [("underscore", "1_000"), ("arabic", "\u0661\u0662"), ("fullwidth", "\uff11\uff12"),
+                        ("hex", "0x10"), ("inf", "inf"), ("huge", "1e300"), ("overflow", "1e400"), ("nan", "nan")]:
+        row = list(first)
+        row[4] = value
+        add(f"bvh-value-{name}", ".bvh", head + "MOTION\n" + "\n".join(lines[:2] + [" ".join(row)] + lines[3:]), True,
+            ".npz")
+    for name, ft in [("1e-300", "1e-300"), ("10s", "10"), ("1e-4", "0.0001"), ("zero", "0"), ("word", "fast")]:
+        add(f"bvh-frametime-{name}", ".bvh", head + "MOTION\n" + "\n".join(
+            [lines[0], f"Frame Time: {ft}"] + lines[2:]), True, ".npz")
+    add("bvh-offset-underscore", ".bvh", bvh.replace("OFFSET 0.000000", "OFFSET 0_0", 1), True)
+
     # JSON sniffing and containers
     (folder / "dir.json").mkdir(exist_ok=True)
     out.append(Variant("dir-named-json", folder / "dir.json", True))
@@ -310,6 +326,28 @@ def cli_variants(files: Dict[str, Path], folder: Path, rng: np.random.Generator,
     add("fj-infinity", ".json", json.dumps(fj_nan), True)
     for name, value in [("fps-1e-300", 1e-300), ("fps-1e6", 1e6), ("fps-string", "60")]:
         add(f"fj-{name}", ".json", json.dumps(dict(fj, FPS=value)), True)
+
+    # valid files that a naive sniffer or reader refuses (must read: bad=False)
+    from motionlab.core.rotations import axis_angle_to_matrix, matrix_to_rot6d
+    from motionlab.io.frame_json import write_frame_json
+
+    n_bones = 120
+    long_names = folder / "valid_long_bonenames.json"
+    write_frame_json(long_names, {
+        "fps": 30.0, "rot6d": matrix_to_rot6d(axis_angle_to_matrix(rng.normal(scale=0.3, size=(3, n_bones, 3)))),
+        "root_yaw": np.zeros(3), "root_vel": np.zeros((3, 2)), "soft_contacts": np.zeros((3, 2)),
+        "bone_names": [f"character_rig:skeleton_root:{'spine_' * 6}{i:03d}" for i in range(n_bones)]})
+    out.append(Variant("valid-fj-long-bonenames", long_names, False))
+    kp = json.loads(files["keypoints"].read_text())
+    add("valid-kp-nested-Frames", ".json", json.dumps({"source": {"Frames": 120, "FPS": 30}, **kp}), False)
+    try:
+        import soundfile as sf
+
+        mp3 = folder / "valid_mp3_named.wav"
+        sf.write(mp3, (0.3 * np.sin(np.arange(8000) * 0.05)).astype(np.float32), 16000, format="MP3")
+        out.append(Variant("valid-mp3-as-wav", mp3, False))
+    except Exception:  # libsndfile without MP3 support: nothing to test
+        pass
     return out
 
 
@@ -333,6 +371,19 @@ def run_cli(argv: List[str]) -> tuple:
     return rc, out.getvalue(), err.getvalue()
 
 
+def _assert_finite_file(path: Path, where: str) -> None:
+    """Every number in a written .npz / .csv is finite (and fits float32 where the file is float32)."""
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            for k in z.files:
+                a = z[k]
+                if a.dtype.kind in "fc":
+                    assert np.isfinite(a).all(), f"{where}: non-finite values in key {k!r} of the output"
+    elif path.suffix == ".csv":
+        a = np.loadtxt(path, delimiter=",", ndmin=2)
+        assert np.isfinite(a).all() and np.abs(a).max() < 3e38, f"{where}: non-finite values in the output"
+
+
 _RAW_EXCEPTION = ("Error:", "Error)", "Exception", "Traceback", "errno", "Errno")
 
 
@@ -346,10 +397,13 @@ def check_cli_contract(argv: List[str], path: Path, bad: Optional[bool]) -> str:
     rc, out, err = run_cli(argv)
     where = f"{' '.join(argv)}"
     assert rc != "traceback", f"{where}: traceback\n{err}"
+    assert bad is not False or rc == 0, f"{where}: refused a valid file\n{err}"
     if rc == 0:
         assert bad is not True, f"{where}: accepted a file that must be refused\n{out[:600]}"
         for token in ("NaN", "Infinity", "nan", " inf"):
             assert token not in out, f"{where}: non-finite value in the output\n{out[:600]}"
+        if argv[:2] == ["data", "convert"]:
+            _assert_finite_file(Path(argv[3]), where)
         return "ok"
     lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("motionlab: note:")]
     assert rc == 2, f"{where}: exit {rc}\n{err}"

@@ -126,10 +126,39 @@ def test_beyondmimic_angular_velocity_constant_spin(tmp_path):
     arrays = g1io.beyondmimic_arrays(m, fps=50)
     assert np.allclose(arrays["body_ang_vel_w"][:, 0], [0, 0, w], atol=1e-5)
     assert np.allclose(arrays["body_ang_vel_w"][:, ISAAC_BODY_NAMES.index("left_knee_link")], [0, 0, w], atol=1e-5)
-    # a point 0.064452 m off the axis moves at w * r
+    # body_lin_vel_w is the velocity of each body's centre of mass: w * (its distance from the axis)
+    from motionlab.core.rotations import quat_to_matrix
+    from motionlab.robots.g1 import G1_BODY_COMS, G1_BODY_NAMES
+
+    com = G1_BODY_COMS[G1_BODY_NAMES.index(ISAAC_BODY_NAMES[1])]
+    com_w = arrays["body_pos_w"][0, 1] + quat_to_matrix(arrays["body_quat_w"][0, 1].astype(np.float64)) @ com
     speed = np.linalg.norm(arrays["body_lin_vel_w"][5:-5, 1], axis=-1)
-    r = np.linalg.norm(arrays["body_pos_w"][0, 1, :2])
-    assert np.allclose(speed, w * r, rtol=1e-3)
+    assert np.allclose(speed, w * np.linalg.norm(com_w[:2]), rtol=1e-3)
+    origin_speed = w * np.linalg.norm(arrays["body_pos_w"][0, 1, :2])
+    assert abs(speed.mean() - origin_speed) > 1e-3  # the body origin moves at another speed
+
+
+def test_body_com_velocities_match_finite_differences():
+    """Centre-of-mass velocities from the joint velocities equal the time derivative of the COM
+    positions (FK + the MJCF inertials) on a fast, twisting motion; the pelvis COM takes the root
+    velocity (Isaac Lab's convention for a root state)."""
+    from motionlab.robots.g1 import G1_BODY_COMS
+    from motionlab.robots.g1_fk import g1_body_velocities
+
+    fps, T = 1000.0, 200
+    t = np.arange(T) / fps
+    rp = np.stack([0.5 * t, 0.3 * np.sin(3 * t), 0.78 + 0.05 * np.cos(5 * t)], 1)
+    rq = axis_angle_to_quat(np.stack([0.3 * np.sin(2 * t), 0.2 * np.cos(3 * t), 2.0 * t], 1))
+    mid, amp = (G1_LOWER + G1_UPPER) / 2, (G1_UPPER - G1_LOWER) / 4
+    q = mid + amp * np.sin(4 * t[:, None] + np.random.default_rng(0).uniform(0, 6, 29))
+    pos, R = g1_fk(rp, rq, q, as_matrix=True)
+    com_vel = np.gradient(pos + np.einsum("tbij,bj->tbi", R, G1_BODY_COMS), 1 / fps, axis=0)
+    W = np.gradient(R[:, 0], 1 / fps, axis=0) @ np.swapaxes(R[:, 0], -1, -2)
+    w = np.stack([W[:, 2, 1], W[:, 0, 2], W[:, 1, 0]], -1)
+    lin, ang = g1_body_velocities(rp, rq, q, com_vel[:, 0], w, np.gradient(q, 1 / fps, axis=0))
+    assert np.abs(lin - com_vel)[5:-5].max() < 1e-3
+    origin_vel = np.gradient(pos, 1 / fps, axis=0)
+    assert np.abs(origin_vel - com_vel).max() > 0.3  # the two differ by up to ~1 m/s here
 
 
 def test_beyondmimic_reads_named_joint_columns(tmp_path):

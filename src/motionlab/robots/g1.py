@@ -1,7 +1,7 @@
 """The Unitree G1 (29 DoF, rev 1.0) as data: joint names, orders, limits and the kinematic tree.
 
 The facts come from the official model (unitreerobotics/unitree_ros, ``g1_29dof_rev_1_0.xml``
-for bodies, joint axes and position limits; the URDF of the same folder for velocity limits) and
+for bodies, joint axes, position limits and the bodies' inertials (centre of mass, mass); the URDF of the same folder for velocity limits) and
 are stored in the package file ``g1_29dof.json``; nothing here needs the model files at run time.
 
 Orders
@@ -59,6 +59,10 @@ G1_BODY_PARENTS: Tuple[int, ...] = tuple(
 #: ``(30, 3)`` position of each body in its parent's frame (m). The pelvis row is its standing
 #: placement in the model (``0 0 0.793``); FK replaces it by the root position.
 G1_BODY_OFFSETS: np.ndarray = _frozen([b["pos"] for b in _DATA["bodies"]])
+#: ``(30, 3)`` centre of mass of each body in its own frame (m) and ``(30,)`` its mass (kg): the
+#: ``<inertial pos= mass=>`` of the official MJCF (Isaac Lab reports body velocities at these points).
+G1_BODY_COMS: np.ndarray = _frozen([b["com"] for b in _DATA["bodies"]])
+G1_BODY_MASSES: np.ndarray = _frozen([b["mass"] for b in _DATA["bodies"]])
 _q = np.array([b["quat"] for b in _DATA["bodies"]], dtype=np.float64)
 #: ``(30, 4)`` rest rotation of each body in its parent's frame, w first, normalised (as MuJoCo does).
 G1_BODY_REST_QUATS: np.ndarray = _frozen(_q / np.linalg.norm(_q, axis=-1, keepdims=True))

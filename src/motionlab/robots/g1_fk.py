@@ -22,6 +22,7 @@ import torch
 from motionlab.core.rotations import quat_to_matrix
 from motionlab.errors import MotionLabError, choices_error
 from motionlab.robots.g1 import (
+    G1_BODY_COMS,
     G1_BODY_NAMES,
     G1_BODY_OFFSETS,
     G1_BODY_PARENTS,
@@ -151,6 +152,52 @@ def g1_fk(
     if is_numpy:
         return body_pos.numpy(), body_out.numpy()
     return body_pos, body_out
+
+
+def g1_body_velocities(
+    root_pos: np.ndarray,
+    root_quat: np.ndarray,
+    joint_pos: np.ndarray,
+    root_lin_vel: np.ndarray,
+    root_ang_vel: np.ndarray,
+    joint_vel: np.ndarray,
+    order: str = "mujoco",
+) -> Tuple[np.ndarray, np.ndarray]:
+    """World velocities of the 30 G1 bodies at their centres of mass, as Isaac Lab reports them.
+
+    Args (numpy, leading shape ``(T,)`` or any): pelvis pose, joint angles ``(..., 29)`` (rad,
+    Unitree order), ``root_lin_vel`` ``(..., 3)`` the velocity of the **pelvis centre of mass** (m/s;
+    Isaac Lab's ``write_root_state_to_sim`` applies a root state's velocity there), ``root_ang_vel``
+    ``(..., 3)`` rad/s in the world, ``joint_vel`` ``(..., 29)`` rad/s.
+
+    Returns:
+        ``lin_vel`` ``(..., 30, 3)``: each body's centre-of-mass velocity (``body_lin_vel_w``, m/s) and
+        ``ang_vel`` ``(..., 30, 3)`` (``body_ang_vel_w``, rad/s), in ``order`` ("mujoco" or "isaac").
+
+    The rigid-body relations down the tree: ``w_b = w_p + R_b a_b qdot_b``; body origins
+    ``v_b = v_p + w_p x (x_b - x_p)``; centres of mass ``v_b + w_b x (R_b c_b)`` with ``c_b``
+    :data:`~motionlab.robots.g1.G1_BODY_COMS` (the official MJCF inertials).
+    """
+    if order not in BODY_ORDERS:
+        raise choices_error("body order", order, BODY_ORDERS)
+    pos, rot = g1_fk(root_pos, root_quat, joint_pos, "mujoco", as_matrix=True)  # (..., 30, 3[, 3])
+    qd = np.asarray(joint_vel, dtype=np.float64)
+    com_w = np.einsum("...bij,bj->...bi", rot, G1_BODY_COMS)  # R_b c_b
+    lin = np.zeros(pos.shape)
+    ang = np.zeros(pos.shape)
+    ang[..., 0, :] = np.asarray(root_ang_vel, dtype=np.float64)
+    origin = np.zeros(pos.shape)
+    origin[..., 0, :] = np.asarray(root_lin_vel, dtype=np.float64) - np.cross(ang[..., 0, :], com_w[..., 0, :])
+    for b in range(1, len(G1_BODY_NAMES)):  # MJCF order: parents come first
+        p = G1_BODY_PARENTS[b]
+        axis_w = np.einsum("...ij,j->...i", rot[..., b, :, :], G1_JOINT_AXES[b - 1])
+        ang[..., b, :] = ang[..., p, :] + axis_w * qd[..., b - 1, None]
+        origin[..., b, :] = origin[..., p, :] + np.cross(ang[..., p, :], pos[..., b, :] - pos[..., p, :])
+    lin = origin + np.cross(ang, com_w)
+    if order == "isaac":
+        idx = list(ISAAC_BODY_ORDER)
+        lin, ang = lin[..., idx, :], ang[..., idx, :]
+    return lin, ang
 
 
 def g1_fk_motion(motion, order: str = "mujoco") -> Tuple[np.ndarray, np.ndarray]:

@@ -65,12 +65,15 @@ class RobotMotion:
             bad = ~np.isfinite(arrays[name].reshape(T, -1)).all(axis=1)
             if bad.any():
                 raise MotionLabError(f"{name} has non-finite values", file=src, place=f"frame {int(np.argmax(bad))}")
-        norms = np.linalg.norm(arrays["root_quat"], axis=-1)
+        quat = arrays["root_quat"]
+        scale = np.abs(quat).max(axis=-1, keepdims=True) if T else np.ones((0, 1))
+        with np.errstate(over="ignore", under="ignore"):  # scaled first: no overflow for huge entries
+            norms = np.linalg.norm(quat / np.where(scale > 0, scale, 1.0), axis=-1) * scale[..., 0]
         if (norms < 1e-8).any():
             raise MotionLabError("root_quat has a zero quaternion", file=src,
                                  place=f"frame {int(np.argmax(norms < 1e-8))}")
         self.root_pos = arrays["root_pos"]
-        self.root_quat = arrays["root_quat"] / norms[:, None]
+        self.root_quat = (quat / np.where(scale > 0, scale, 1.0)) / (norms / scale[..., 0])[:, None] if T else quat
         self.joint_pos = arrays["joint_pos"]
         extras = {}
         for k, v in dict(self.extras).items():

@@ -35,6 +35,19 @@ def atomic_torch_save(obj: Any, path) -> Path:
     return path
 
 
+def checkpoint_problem(e: BaseException) -> str:
+    """What a failed ``torch.load(weights_only=True)`` means, in one line (torch's text is long and
+    suggests ``weights_only=False``, which would run the file's code)."""
+    import pickle
+
+    if isinstance(e, pickle.UnpicklingError) or "weights_only" in str(e) or "Unsupported global" in str(e):
+        return ("not a safe checkpoint: it holds objects beyond tensors and plain containers, which would run "
+                "code when loaded; motionlab loads checkpoints only with weights_only=True")
+    if isinstance(e, (EOFError, RuntimeError)) or "zip" in str(e).lower():
+        return "not a readable checkpoint (truncated, damaged or not a torch file)"
+    return "not a readable checkpoint"
+
+
 def load_checkpoint(path, map_location: Any = "cpu") -> Dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``; a missing or unreadable file is a MotionLabError."""
     path = Path(path)
@@ -42,8 +55,8 @@ def load_checkpoint(path, map_location: Any = "cpu") -> Dict[str, Any]:
         raise MotionLabError("checkpoint not found", file=path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # truncated file, foreign pickle, ...
-        raise MotionLabError(f"unreadable checkpoint ({type(e).__name__}: {e})", file=path) from None
+    except Exception as e:  # truncated file, foreign pickle, ... (torch's own texts run to many lines)
+        raise MotionLabError(checkpoint_problem(e), file=path, place="checkpoint") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise MotionLabError("not a motionlab/Lightning checkpoint (no 'state_dict')", file=path)
     return ckpt

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from motionlab.cli import _positive, add_bvh_units_option
+from motionlab.cli import _positive, add_bvh_units_option, add_overwrite_option
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,4 +30,5 @@ def add_parser(sub) -> None:
     s.add_argument("--render", default=None, help="also write a side-by-side video (mp4/gif)")
     s.add_argument("--mjcf", default=None, help="render the robot with MuJoCo using this model file")
     add_bvh_units_option(s)
+    add_overwrite_option(s)
     s.set_defaults(fn=run)
