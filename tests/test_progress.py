@@ -12,15 +12,15 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from test_engine import ToyConfig, ToyData, ToyModule, toy_cfg
+from test_engine import ToyConfig, ToyData, ToyModule, toy_cfg, toy_evaluate
 
 from motionlab.data.cache import ArrayCache, cache_key
 from motionlab.errors import MotionLabError
 from motionlab.recipes.base import Recipe
 from motionlab.train.callbacks import NonFiniteTraining
 from motionlab.train.engine import train
-from motionlab.train.progress import (ProgressLine, RichProgress, format_duration, format_value, resolve_progress,
-                                      training_progress)
+from motionlab.train.progress import (ProgressLine, RichProgress, RunProgress, format_duration, format_value,
+                                      resolve_progress, training_progress)
 from motionlab.train.summary import (MetricRow, TrainingSummary, baseline_key, format_summary, metric_rows,
                                      summarize_run, summary_line)
 
@@ -49,7 +49,8 @@ class Slow(L.Callback):
         time.sleep(self.dt)
 
 
-BTOY = Recipe(name="btoy", config_cls=ToyConfig, build=lambda cfg: (BaselineToy(cfg), ToyData(cfg)))
+BTOY = Recipe(name="btoy", config_cls=ToyConfig, build=lambda cfg: (BaselineToy(cfg), ToyData(cfg)),
+              evaluate=lambda run_dir: toy_evaluate(run_dir))
 
 
 def _run(recipe, run_dir, *overrides, callbacks=(), **kw):
@@ -230,3 +231,65 @@ def test_cache_says_why_it_rebuilds(tmp_path):
     get({"config": {"window": 64, "fps": 30}, "code": "abc"})
     assert re.search(r"\(corrupted: a\.npy is truncated \(10 of \d+ bytes\)\)$", msgs[4])
     assert len(msgs) == 5
+
+
+# --- ablations ----------------------------------------------------------------------------------
+
+
+def test_run_progress_lines_and_eta():
+    buf = io.StringIO()
+    runs = RunProgress(3, stream=buf, metric_keys=[{"key": "recon", "label": "Recon"}])
+    runs.begin(variant="FSQ", seed=1)
+    runs.end({"recon": 0.5, "other": 2.0})
+    runs.begin(reused=True, variant="FSQ", seed=2)
+    runs.end({"recon": 0.25})
+    runs.begin(variant="VQ", seed=1)
+    runs.end({"baseline_recon": 1.0, "ppl": 3.0})
+    runs.close("ablation")
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "[1/3] variant=FSQ seed=1: training"
+    assert re.match(r"^\[1/3\] variant=FSQ seed=1: trained in \d+s \| recon 0\.5 \| ETA \d+s$", lines[1])
+    assert lines[2] == "[2/3] variant=FSQ seed=2: finished before, reading it"
+    assert lines[3].startswith("[2/3] variant=FSQ seed=2: finished before | recon 0.25 | ETA ")
+    assert re.match(r"^\[3/3\] variant=VQ seed=1: trained in \d+s \| ppl 3$", lines[5])  # no baselines, no ETA
+    assert re.match(r"^ablation: 3 runs \(2 trained, 1 finished before\) in \d+s$", lines[6])
+
+
+ABLATION = """
+recipe: btoy
+config: {train: {max_steps: 12, val_every: 6, checkpoint_every: 6, plots: false}}
+seeds: [0]
+variants:
+  - name: small
+    config: {hidden: 4}
+  - name: wide
+    config: {hidden: 32}
+report:
+  columns: [{key: val_mse, label: MSE}]
+  tsne: false
+"""
+
+
+def test_ablate_shows_each_run_and_ends_with_the_table(tmp_path, capsys, monkeypatch):
+    from motionlab.cli import main
+    from motionlab.recipes import registry
+
+    monkeypatch.setitem(registry.RECIPES, "btoy", "test_progress:BTOY")
+    (tmp_path / "a.yaml").write_text(ABLATION)
+    argv = ["ablate", str(tmp_path / "a.yaml"), "--seeds", "1", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    err = captured.err.splitlines()
+    assert "[1/2] variant=small seed=0: training" in err and "[2/2] variant=wide seed=0: training" in err
+    done = [ln for ln in err if re.match(r"^\[\d/2\] variant=\w+ seed=0: trained in ", ln)]
+    assert len(done) == 2 and " | val_mse " in done[0] and " | ETA " in done[0]
+    assert any(STEP_LINE.match(ln) for ln in err)  # each run's own progress lines
+    assert re.match(r"^ablation: 2 runs \(2 trained, 0 finished before\) in ", err[-1])
+    out = captured.out
+    assert "| small |" in out.replace("  ", " ") or "small" in out.splitlines()[2]
+    assert f"ablation report: {tmp_path / 'out' / 'table.md'}" in out and "results.json" in out
+    assert "btoy completed" not in out  # per-run summaries give way to the run lines
+    assert main(argv) == 0  # again: nothing left to train
+    err = capsys.readouterr().err
+    assert "[1/2] variant=small seed=0: finished before, reading it" in err
+    assert "ablation: 2 runs (0 trained, 2 finished before) in " in err

@@ -251,8 +251,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_ablate(args: argparse.Namespace) -> int:
     from motionlab.train.ablation import run_ablation
 
-    out = run_ablation(args.file, seeds=args.seeds, out_dir=args.out, overrides=args.overrides)
-    print(f"ablation report: {Path(out) / 'table.md'}")
+    out = Path(run_ablation(args.file, seeds=args.seeds, out_dir=args.out, overrides=args.overrides))
+    table = out / "table.md"
+    if table.is_file():  # the study's result: mean +- std per variant, best in bold
+        print(table.read_text(encoding="utf-8").rstrip())
+    print(f"ablation report: {table}")
+    plots = sorted(p.name for p in (out / "plots").glob("*.png")) if (out / "plots").is_dir() else []
+    print(f"  LaTeX {out / 'table.tex'}, every run's numbers {out / 'results.json'}, runs {out / 'runs'}")
+    if plots:
+        print(f"  plots in {out / 'plots'}: {', '.join(plots)}")
     return 0
 
 

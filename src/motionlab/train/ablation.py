@@ -257,7 +257,7 @@ def collect_history(run_dir: Path) -> Dict[str, List[Tuple[float, float]]]:
 
 
 #: keys that change how a run is watched, not what it learns: a finished run is reused across them
-OPERATIONAL = ("train.progress", "train.log_every", "train.checkpoint_every", "data.num_workers",
+OPERATIONAL = ("train.progress", "train.log_every", "train.checkpoint_every", "train.plots", "data.num_workers",
                "data.cache_dir")
 
 
@@ -310,7 +310,7 @@ def _run_one(spec: AblationSpec, variant: Variant, seed: int, run_dir: Path, ove
             log.info("extending finished run %s", run_dir)
             metrics_path.unlink()
         t0 = time.time()
-        engine.train(spec.recipe, cfg=cfg, run_dir=run_dir, resume=True)
+        engine.train(spec.recipe, cfg=cfg, run_dir=run_dir, resume=True, summary="none")  # RunProgress reports
         metrics = engine.evaluate(run_dir, recipe=spec.recipe)
         log.info("%s seed %d: trained and evaluated in %.1f s", variant.name, seed, time.time() - t0)
     numeric = {k: float(v) for k, v in metrics.items()
@@ -349,7 +349,8 @@ def write_report(results, out_dir: Path, spec: AblationSpec, run_dirs: Mapping[T
     plots = out_dir / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     curve_dirs = {k: directions.get(k.split("/", 1)[-1], "") for r in results for k in r.history}
-    curves = rep.get("curves") or sorted({k for r in results for k in r.history if k.startswith("val/")})
+    curves = rep.get("curves") or sorted({k for r in results for k in r.history
+                                          if k.startswith("val/") and not k.startswith("val/baseline/")})
     ap.plot_curves(results, plots, curves, curve_dirs, log_y=list(rep.get("log_curves") or []))
     loss_terms = rep.get("loss_terms") or sorted({k for r in results for k in r.history
                                                   if k.startswith("train/") and k != "train/loss"
@@ -404,19 +405,24 @@ def run_ablation(file: PathLike, seeds: Union[int, Sequence[int], None] = None, 
     import torch
 
     from motionlab.report.tables import save_results
+    from motionlab.train.progress import RunProgress
 
     threads_before = torch.get_num_threads()
     if spec.threads:
         torch.set_num_threads(spec.threads)
     try:
         results, run_dirs = [], {}
+        runs = RunProgress(len(spec.variants) * len(seed_list), metric_keys=spec.report.get("columns") or ())
         for v in spec.variants:
             for seed in seed_list:
                 run_dir = out / "runs" / _slug(v.name) / f"seed_{seed}"
                 run_dirs[(v.name, seed)] = run_dir
+                runs.begin(reused=(run_dir / "metrics.json").is_file(), variant=v.name, seed=seed)
                 results.append(_run_one(spec, v, seed, run_dir, overrides))
+                runs.end(results[-1].metrics)
                 save_results(results, out / "results.json")  # partial results survive an interruption
         write_report(results, out, spec, run_dirs)
+        runs.close("ablation")
     finally:
         torch.set_num_threads(threads_before)
     return out
