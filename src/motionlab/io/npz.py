@@ -136,7 +136,8 @@ class _Reader:
         except ValueError as e:  # JSONDecodeError is a ValueError; MotionLabError passes through
             if isinstance(e, MotionLabError):
                 raise
-            raise self.error(key, f"not valid JSON ({e})") from None
+            msg = getattr(e, "msg", "damaged text")
+            raise self.error(key, f"not valid JSON ({msg[:1].lower() + msg[1:]})") from None
         if not isinstance(obj, dict):
             raise self.error(key, f"expected a JSON object, got {type(obj).__name__}")
         return obj

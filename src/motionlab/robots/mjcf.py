@@ -19,6 +19,21 @@ from motionlab.errors import MotionLabError
 _UNSUPPORTED_FRAME = ("euler", "axisangle", "xyaxes", "zaxis")
 
 
+
+def _xml_root(path: Union[str, os.PathLike], kind: str) -> ET.Element:
+    """The root element of an XML file; one-line errors naming the line of a syntax error."""
+    from motionlab.core.files import check_input_file, os_problem
+
+    check_input_file(path)
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as e:
+        line, col = getattr(e, "position", (0, 0))
+        raise MotionLabError(f"not a readable {kind} file (malformed XML)", file=path,
+                             place=f"line {line} column {col + 1}") from None
+    except OSError as e:
+        raise MotionLabError(os_problem(e), file=path, place="path") from None
+
 def _floats(text: Optional[str], n: int, default, *, file, place) -> List[float]:
     if text is None:
         return list(default)
@@ -39,10 +54,7 @@ def read_mjcf_tree(path: Union[str, os.PathLike]) -> Dict[str, Any]:
     each hinge joint ``{"name", "body", "axis" [3], "range" [lo, hi] rad or None}``.
     The free joint of the root body is skipped. Raises :class:`MotionLabError` on malformed XML.
     """
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as e:
-        raise MotionLabError(f"not a readable MJCF file ({e})", file=path) from None
+    root = _xml_root(path, "MJCF")
     degrees = True
     for comp in root.iter("compiler"):
         if comp.get("angle") is not None:
@@ -97,10 +109,7 @@ def read_mjcf_tree(path: Union[str, os.PathLike]) -> Dict[str, Any]:
 
 def read_urdf_velocity_limits(path: Union[str, os.PathLike]) -> Dict[str, float]:
     """``{joint name: velocity limit (rad/s)}`` from the ``<limit velocity=...>`` of a URDF."""
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as e:
-        raise MotionLabError(f"not a readable URDF file ({e})", file=path) from None
+    root = _xml_root(path, "URDF")
     out: Dict[str, float] = {}
     for joint in root.iter("joint"):
         lim = joint.find("limit")

@@ -54,8 +54,8 @@ class RobotMotion:
         for name in ("root_pos", "root_quat", "joint_pos"):
             try:
                 arrays[name] = np.asarray(getattr(self, name), dtype=np.float64)
-            except (TypeError, ValueError) as e:
-                raise MotionLabError(f"not a numeric array ({e})", file=src, place=name) from None
+            except (TypeError, ValueError):
+                raise MotionLabError("not a rectangular array of numbers", file=src, place=name) from None
         T = arrays["root_pos"].shape[0] if arrays["root_pos"].ndim else 0
         J = len(self.joint_names)
         for name, shape in (("root_pos", (T, 3)), ("root_quat", (T, 4)), ("joint_pos", (T, J))):

@@ -28,7 +28,8 @@ def load_mjcf(path: PathLike) -> Any:
     try:
         return mujoco.MjModel.from_xml_path(os.fspath(path))
     except (ValueError, mujoco.FatalError) as e:  # MuJoCo reports XML/compile errors as ValueError
-        raise MotionLabError(f"MuJoCo cannot load the model ({e})", file=path) from None
+        text = " ".join(str(e).replace("XML Error:", "").replace("Error:", "").split())
+        raise MotionLabError(f"MuJoCo cannot load the model: {text[:300]}", file=path, place="model") from None
 
 
 def _model(model_or_path: Any) -> Any:
