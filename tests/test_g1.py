@@ -224,6 +224,32 @@ def test_fk_matches_mujoco(reference_dir):
     assert np.abs(pos32.numpy() - ref_pos).max() < 1e-3
 
 
+def test_body_coms_and_velocities_match_mujoco(reference_dir):
+    """The packaged centres of mass are MuJoCo's ``body_ipos``/``body_mass``, and
+    ``g1_body_velocities`` equals MuJoCo's centre-of-mass velocities (``mj_objectVelocity`` of the
+    inertial frames) for random poses and velocities."""
+    mujoco = pytest.importorskip("mujoco")
+    from motionlab.robots.g1 import G1_BODY_COMS, G1_BODY_MASSES
+    from motionlab.robots.g1_fk import g1_body_velocities
+
+    model = mujoco.MjModel.from_xml_path(str(_mjcf(reference_dir)))
+    data = mujoco.MjData(model)
+    assert np.abs(model.body_ipos[1:] - G1_BODY_COMS).max() < 1e-12
+    assert np.abs(model.body_mass[1:] - G1_BODY_MASSES).max() < 1e-12
+    rng = np.random.default_rng(4)
+    rp, rq, q = _random_config(20, seed=4)
+    for i in range(20):
+        data.qpos[:3], data.qpos[3:7], data.qpos[7:] = rp[i], rq[i], q[i]
+        data.qvel[:] = rng.normal(size=model.nv)
+        mujoco.mj_forward(model, data)
+        ref = np.empty((30, 6))
+        for b in range(1, model.nbody):  # inertial frame (COM), world axes: [angular, linear]
+            mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, b, ref[b - 1], 0)
+        lin, ang = g1_body_velocities(rp[i], rq[i], q[i], ref[0, 3:], ref[0, :3], data.qvel[6:])
+        assert np.abs(ang - ref[:, :3]).max() < 1e-9
+        assert np.abs(lin - ref[:, 3:]).max() < 1e-9
+
+
 # -- RobotMotion -----------------------------------------------------------------------------------
 def _motion(T=300, fps=30.0, seed=0):
     rp, rq, q = _random_config(T, seed)
