@@ -293,3 +293,8 @@ def test_ablate_shows_each_run_and_ends_with_the_table(tmp_path, capsys, monkeyp
     err = capsys.readouterr().err
     assert "[1/2] variant=small seed=0: finished before, reading it" in err
     assert "ablation: 2 runs (0 trained, 2 finished before) in " in err
+    run = tmp_path / "out" / "runs" / "wide" / "seed_0"
+    assert main(["eval", str(run)]) == 0  # a long command too: says what it does and where it wrote
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"evaluating {run} ..." and re.match(rf"^evaluated in [\d.]+ s: {re.escape(str(run))}/metrics.json$",
+                                                          err[-1])

@@ -241,10 +241,15 @@ class _TrainHelp(argparse.Action):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from motionlab.train.engine import evaluate
+    import time
 
+    from motionlab.train.engine import METRICS_FILE, evaluate
+
+    t0 = time.time()
+    print(f"evaluating {args.run_dir} ...", file=sys.stderr, flush=True)
     metrics = evaluate(args.run_dir, **({"evaluator": args.evaluator} if getattr(args, "evaluator", None) else {}))
     _print_json(metrics)
+    print(f"evaluated in {time.time() - t0:.1f} s: {Path(args.run_dir) / METRICS_FILE}", file=sys.stderr, flush=True)
     return 0
 
 
