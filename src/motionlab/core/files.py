@@ -62,7 +62,12 @@ def check_frame_rate(value: Any, *, file: Optional[PathLike] = None, place: str 
 def _shown(value: Any) -> str:
     """A short, one-line rendering of a user value for messages."""
     if isinstance(value, np.ndarray):
-        value = value.reshape(-1)[:3].tolist() if value.size <= 3 else f"array of shape {value.shape}"
+        if value.size == 1:
+            value = value.reshape(-1)[0].item()
+        else:
+            value = value.reshape(-1)[:3].tolist() if value.size <= 3 else f"array of shape {value.shape}"
+    elif isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
     text = repr(value) if not isinstance(value, float) else f"{value:g}"
     text = " ".join(text.split())
     return text if len(text) <= 40 else text[:37] + "..."

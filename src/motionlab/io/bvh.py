@@ -184,6 +184,12 @@ class _Cursor:
         return MotionLabError(problem, file=self.path, place=f"line {line}")
 
 
+def _q(text: str, limit: int = 40) -> str:
+    """``repr(text)`` cut to about ``limit`` characters (damaged files hold long runs of junk)."""
+    r = repr(text)
+    return r if len(r) <= limit else r[: limit - 4] + "...'"
+
+
 def _tokenize(text: str) -> List[Tuple[str, int]]:
     return [(t, n) for n, line in enumerate(text.split("\n"), start=1) for t in _TOKEN.findall(line)]
 
@@ -191,10 +197,10 @@ def _tokenize(text: str) -> List[Tuple[str, int]]:
 def _number(cur: _Cursor, what: str) -> float:
     tok, line = cur.take(f"the file ends while reading {what} (truncated?)")
     if not _NUMBER_TEXT.fullmatch(tok):
-        raise cur.error(f"{what} must be a number, found {tok[:40]!r}", line)
+        raise cur.error(f"{what} must be a number, found {_q(tok)}", line)
     value = float(tok)
     if not np.isfinite(value):
-        raise cur.error(f"{what} is not finite ({tok!r})", line)
+        raise cur.error(f"{what} is not finite ({_q(tok)})", line)
     return value
 
 
@@ -212,13 +218,13 @@ def _name(cur: _Cursor, keyword: str, line: int) -> str:
 def _open(cur: _Cursor, what: str) -> None:
     tok, line = cur.take(f"the file ends before the '{{' of {what} (truncated?)")
     if tok != "{":
-        raise cur.error(f"expected '{{' to open {what}, found {tok!r}", line)
+        raise cur.error(f"expected '{{' to open {what}, found {_q(tok)}", line)
 
 
 def _channels(cur: _Cursor, joint: _Joint, line: int) -> List[str]:
     tok, cline = cur.take(f"the file ends while reading the CHANNELS of joint {joint.name!r} (truncated?)")
     if not re.fullmatch(r"0*[0-6]", tok):
-        raise cur.error(f"CHANNELS of joint {joint.name!r} needs a channel count from 0 to 6, found {tok!r}", cline)
+        raise cur.error(f"CHANNELS of joint {joint.name!r} needs a channel count from 0 to 6, found {_q(tok)}", cline)
     count = int(tok)
     out: List[str] = []
     for k in range(count):
@@ -238,10 +244,10 @@ def _parse_hierarchy(cur: _Cursor) -> List[_Joint]:
     """Parse ``HIERARCHY ROOT ... }`` into joints in file (depth-first) order."""
     tok, line = cur.take("missing HIERARCHY: the file starts with MOTION")
     if tok.upper() != "HIERARCHY":
-        raise cur.error(f"missing HIERARCHY: a BVH file starts with 'HIERARCHY', found {tok!r}", line)
+        raise cur.error(f"missing HIERARCHY: a BVH file starts with 'HIERARCHY', found {_q(tok)}", line)
     tok, line = cur.take("the file ends after HIERARCHY (truncated?)")
     if tok.upper() != "ROOT":
-        raise cur.error(f"expected 'ROOT <name>' after HIERARCHY, found {tok!r}", line)
+        raise cur.error(f"expected 'ROOT <name>' after HIERARCHY, found {_q(tok)}", line)
     joints = [_Joint(_name(cur, "ROOT", line), -1, line)]
     _open(cur, f"joint {joints[0].name!r}")
     names = {joints[0].name: line}
@@ -268,7 +274,7 @@ def _parse_hierarchy(cur: _Cursor) -> List[_Joint]:
                 raise cur.error(f"{what} has no OFFSET", line)
             stack.pop()
         elif in_end:
-            raise cur.error(f"unexpected {tok!r} in {what}: only OFFSET is allowed there", line)
+            raise cur.error(f"unexpected {_q(tok)} in {what}: only OFFSET is allowed there", line)
         elif key == "CHANNELS":
             if joint.channels_seen:
                 raise cur.error(f"a second CHANNELS line in joint {joint.name!r}", line)
@@ -295,7 +301,7 @@ def _parse_hierarchy(cur: _Cursor) -> List[_Joint]:
         elif key == "{":
             raise cur.error(f"unbalanced braces: unexpected '{{' in {what}", line)
         else:
-            raise cur.error(f"unexpected {tok!r} in {what} (expected OFFSET, CHANNELS, JOINT, End Site or '}}')", line)
+            raise cur.error(f"unexpected {_q(tok)} in {what} (expected OFFSET, CHANNELS, JOINT, End Site or '}}')", line)
     return joints
 
 
@@ -509,7 +515,7 @@ def read_bvh(path: PathLike, units: Units = "auto") -> Motion:
         if tok.upper() == "ROOT":
             raise cur.error("a second ROOT: files with several skeletons are not supported", line)
         what = "expected MOTION" if m else "missing MOTION section"
-        raise cur.error(f"unexpected {tok!r} after the hierarchy ({what})", line)
+        raise cur.error(f"unexpected {_q(tok)} after the hierarchy ({what})", line)
     if m is None:
         raise MotionLabError("missing MOTION section after the hierarchy", file=spath, place=f"line {cur.end_line}")
     frame_time, values = _parse_motion(raw, m.end(), joints, spath)

@@ -106,7 +106,8 @@ class _Tokens:
                                  place=where)
         k, value, line = self.items[self.i]
         if k != kind:
-            shown = f"{value!r}" if k != "num" else f"the number {value:g}"
+            r = repr(str(value))
+            shown = (r if len(r) <= 40 else r[:36] + "...'") if k != "num" else f"the number {value:g}"
             want = {"num": "a number", "str": "a quoted string", "flag": "<exists> or <absent>"}[kind]
             raise MotionLabError(f"{what} must be {want}, found {shown}", file=self.path, place=f"{where}, line {line}")
         self.i += 1
@@ -184,7 +185,7 @@ def read_textgrid(path: PathLike) -> TextGrid:
 def _read_tier(tok: _Tokens, t: int, n_tiers: int, grid: TextGrid, path) -> Tier:
     where = f"tier {t + 1} of {n_tiers}"
     nxt = tok.rest()
-    if nxt is not None and nxt[0] != "str":
+    if nxt is not None and nxt[0] != "str" and t > 0:
         raise MotionLabError("expected the class of the next tier, found more entries (is the previous tier's "
                              "size right?)", file=path, place=f"{where}, line {nxt[2]}")
     cls = tok.string("the tier class", where)
