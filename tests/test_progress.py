@@ -298,3 +298,17 @@ def test_ablate_shows_each_run_and_ends_with_the_table(tmp_path, capsys, monkeyp
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"evaluating {run} ..." and re.match(rf"^evaluated in [\d.]+ s: {re.escape(str(run))}/metrics.json$",
                                                           err[-1])
+
+
+def test_window_cache_names_the_changed_setting(tiny_corpus, tmp_path, capsys):
+    from motionlab.data.dataset import DataConfig, WindowData
+
+    cfg = DataConfig(root=str(tiny_corpus), window=32, stride=16, cache_dir=str(tmp_path / "cache"))
+    first = WindowData(cfg)
+    WindowData(cfg)  # a hit: silent
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cache: building windows of {len(first.clips)} clips ")
+    assert err[0].endswith("(missing: no entry for these inputs and settings yet)")
+    WindowData(DataConfig(root=str(tiny_corpus), window=48, stride=16, cache_dir=str(tmp_path / "cache")))
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith(f"(stale: settings changed since entry {first.key[:8]}: config.window)")
