@@ -254,9 +254,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
-    from motionlab.train.ablation import run_ablation
+    from motionlab.train.ablation import report_ablation, run_ablation
 
-    out = Path(run_ablation(args.file, seeds=args.seeds, out_dir=args.out, overrides=args.overrides))
+    if getattr(args, "report", False):
+        out = Path(report_ablation(args.file, seeds=args.seeds, out_dir=args.out, storage=args.storage,
+                                   study=args.study))
+    else:
+        out = Path(run_ablation(args.file, seeds=args.seeds, out_dir=args.out, overrides=args.overrides,
+                                storage=getattr(args, "storage", None), study=getattr(args, "study", None)))
     table = out / "table.md"
     if table.is_file():  # the study's result: mean +- std per variant, best in bold
         print(table.read_text(encoding="utf-8").rstrip())
@@ -356,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=int, default=3)
     s.add_argument("--out", required=True)
     s.add_argument("overrides", nargs="*", help="overrides applied to every variant")
+    s.add_argument("--storage", default=None, help="Optuna storage URL shared by workers on many machines "
+                                                    "(each run claimed by one worker)")
+    s.add_argument("--study", default=None, help="grid study name (default: the ablation file's name)")
+    s.add_argument("--report", action="store_true", help="only write the merged tables and plots of finished runs")
     s.set_defaults(fn=cmd_ablate)
 
     for target in RECIPE_COMMANDS:

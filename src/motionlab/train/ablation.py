@@ -60,7 +60,7 @@ log = logging.getLogger("motionlab.ablation")
 PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = ["AblationSpec", "Variant", "load_ablation", "resolve_seeds", "variant_config", "run_ablation",
-           "collect_history", "write_report"]
+           "collect_history", "write_report", "report_ablation"]
 
 
 @dataclasses.dataclass
@@ -386,7 +386,8 @@ def write_report(results, out_dir: Path, spec: AblationSpec, run_dirs: Mapping[T
 
 
 def run_ablation(file: PathLike, seeds: Union[int, Sequence[int], None] = None, out_dir: PathLike = "ablation",
-                 overrides: Sequence[str] = ()) -> Path:
+                 overrides: Sequence[str] = (), storage: Optional[str] = None, study: Optional[str] = None,
+                 stale_after_s: float = 120.0) -> Path:
     """Train and evaluate every variant x seed of the ablation ``file`` into ``out_dir`` and write the
     results, tables and plots (see the module docstring). Returns ``out_dir``.
 
@@ -395,6 +396,8 @@ def run_ablation(file: PathLike, seeds: Union[int, Sequence[int], None] = None, 
         seeds: an int ``N`` (first ``N`` seeds of the file, else ``0..N-1``) or a list of seeds.
         out_dir: output folder (created; reused to resume).
         overrides: dotted ``key=value`` overrides applied to every run (after the variant's).
+        storage: an Optuna storage URL: run this worker's share of the variants x seeds as one grid study
+            shared with other workers (see :mod:`motionlab.train.grid`; ``study`` names it).
     """
     spec = load_ablation(file)
     seed_list = resolve_seeds(seeds, spec)
@@ -402,6 +405,10 @@ def run_ablation(file: PathLike, seeds: Union[int, Sequence[int], None] = None, 
     out.mkdir(parents=True, exist_ok=True)
     for v in spec.variants:  # resolve every config first: a typo fails before hours of training
         variant_config(spec, v, seed_list[0], overrides)
+    if storage:
+        from motionlab.train.grid import run_grid
+
+        return run_grid(spec, seed_list, out, overrides, storage, study, stale_after_s=stale_after_s)
     import torch
 
     from motionlab.report.tables import save_results
@@ -426,3 +433,13 @@ def run_ablation(file: PathLike, seeds: Union[int, Sequence[int], None] = None, 
     finally:
         torch.set_num_threads(threads_before)
     return out
+
+
+def report_ablation(file: PathLike, seeds: Union[int, Sequence[int], None] = None, out_dir: PathLike = "ablation",
+                    storage: Optional[str] = None, study: Optional[str] = None) -> Path:
+    """Write the merged results, tables and plots of the finished runs of an ablation (``--report``): from
+    the grid study in ``storage`` when given, else from the run folders under ``out_dir``."""
+    from motionlab.train.grid import write_grid_report
+
+    spec = load_ablation(file)
+    return write_grid_report(spec, resolve_seeds(seeds, spec), Path(out_dir), storage, study)

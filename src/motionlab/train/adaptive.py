@@ -43,7 +43,7 @@ class LossBalancer(nn.Module):
 
     def forward(self, losses: Dict[str, Tensor], shared: Optional[Iterable[Tensor]] = None) -> Tuple[Tensor, Dict[str, float]]:
         self._check(losses)
-        w = self.weights().detach()
+        w = self.weights().detach().clone()  # a copy: balancers update their weights in place afterwards
         total = sum(w[i] * losses[n] for i, n in enumerate(self.names))
         return total, {n: float(w[i]) for i, n in enumerate(self.names)}
 
