@@ -172,8 +172,8 @@ def test_read_only_output_needs_overwrite(tmp_path, files):
     out.write_text("old\n")
     out.chmod(0o444)
     line = _error(["data", "convert", str(files["gmr-pkl"]), str(out)])
-    assert line == f"motionlab: error: {out}: path: the existing output file is read-only; pass --overwrite " \
-                   "(Python: overwrite=True) to replace it"
+    assert line == f"motionlab: error: {out}: path: the existing output file is read-only; pass --overwrite to " \
+                   "replace it (in Python: within motionlab.core.files.allow_overwrite())"
     assert out.read_text() == "old\n"
     rc, _, err = run_cli(["data", "convert", str(files["gmr-pkl"]), str(out), "--overwrite"])
     assert rc == 0, err

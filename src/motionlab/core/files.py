@@ -203,8 +203,8 @@ def atomic_path(path: PathLike, overwrite: Optional[bool] = None) -> Iterator[st
     if overwrite is None:
         overwrite = _OVERWRITE.get()
     if not overwrite and path.exists() and _read_only(path):
-        raise MotionLabError("the existing output file is read-only; pass --overwrite (Python: "
-                             "overwrite=True) to replace it", file=path, place="path")
+        raise MotionLabError("the existing output file is read-only; pass --overwrite to replace it (in Python: "
+                             "within motionlab.core.files.allow_overwrite())", file=path, place="path")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=folder)
     except OSError as e:
