@@ -178,6 +178,11 @@ def test_config_lists_every_key_with_value_default_and_meaning(tmp_path, capsys)
     (tmp_path / "c.yaml").write_text(capsys.readouterr().out)
     assert main(["config", "retarget", "-c", str(tmp_path / "c.yaml"), "--json"]) == 0
     assert {k["key"]: k for k in json.loads(capsys.readouterr().out)}["train.lr"]["value"] == 0.01
+    assert main(["config", "retarget", "--find", "WARMUP"]) == 0
+    found = [ln.split()[0] for ln in capsys.readouterr().out.splitlines() if not ln.startswith("#")]
+    assert found == ["train:", "train.lr", "train.warmup_steps", "train.warmup_start"]  # by name or by meaning
+    assert main(["config", "retarget", "--find", "no such thing"]) == 2
+    assert "no config key of retarget mentions 'no such thing'" in capsys.readouterr().err
     assert main(["config"]) == 0
     listing = capsys.readouterr().out
     assert "tokenizer" in listing and "retarget" in listing

@@ -189,7 +189,7 @@ def _recipe_config(recipe: str, config: Optional[str], overrides: List[str]):
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from motionlab.config import describe_config, format_config_keys, to_dict
+    from motionlab.config import describe_config, find_config_keys, format_config_keys, to_dict
     from motionlab.recipes.registry import get_recipe, recipe_names
 
     if args.list or args.recipe is None:
@@ -200,6 +200,10 @@ def cmd_config(args: argparse.Namespace) -> int:
         return 0
     rec, cfg, origin = _recipe_config(args.recipe, args.config, args.overrides)
     keys = describe_config(cfg)
+    if args.find:
+        keys = find_config_keys(keys, args.find)
+        if not keys:
+            raise MotionLabError(f"no config key of {rec.name} mentions {args.find!r} in its name or meaning")
     if args.json:
         _print_json([k.__dict__ for k in keys])
     elif args.yaml:
@@ -346,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-c", "--config", default=None, help="YAML config (default: the recipe's default)")
     s.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.max_steps=200")
     s.add_argument("--sections", action="store_true", help="only the sections")
+    s.add_argument("--find", default=None, metavar="TEXT", help="only keys whose name or meaning mentions TEXT")
     s.add_argument("--yaml", action="store_true", help="the resolved config as YAML (a file for -c)")
     s.add_argument("--json", action="store_true", help="machine-readable keys, values, defaults, meanings")
     s.add_argument("--list", action="store_true", help="list the registered recipes")

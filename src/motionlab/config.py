@@ -58,6 +58,7 @@ __all__ = [
     "field_help",
     "describe_config",
     "format_config_keys",
+    "find_config_keys",
 ]
 
 
@@ -536,6 +537,15 @@ def describe_config(cfg: Any) -> List[ConfigKey]:
         defaults = None
     walk(cfg, defaults, "")
     return out
+
+
+def find_config_keys(keys: Sequence[ConfigKey], text: str) -> List[ConfigKey]:
+    """The keys whose dotted name or meaning contains ``text`` (case-insensitive), with the sections above
+    them, in their order."""
+    needle = text.lower()
+    hits = [k for k in keys if not k.section and (needle in k.key.lower() or needle in k.help.lower())]
+    parents = {".".join(k.key.split(".")[:i]) for k in hits for i in range(1, k.key.count(".") + 1)}
+    return [k for k in keys if k in hits or (k.section and k.key in parents)]
 
 
 def _yaml_value(value: Any) -> str:
