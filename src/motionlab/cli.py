@@ -145,6 +145,12 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 def cmd_data_profile(args: argparse.Namespace) -> int:
     from motionlab.data.profile import format_profile, profile_dataset
 
+    if getattr(args, "write_config", None):
+        from motionlab.data.profile import write_profile_config
+
+        for line in write_profile_config(args.dir, args.write_config, base=args.base, recipe=args.recipe):
+            print(line)
+        return 0
     prof = profile_dataset(args.dir)
     if args.json:
         _print_json(prof)
@@ -322,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("profile", help="dataset statistics of a folder (clips, durations, speeds, styles)")
     s.add_argument("dir")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--write-config", default=None, metavar="OUT.yaml",
+                   help="write the dataset statistics and the size-dependent defaults into a recipe config")
+    s.add_argument("--base", default=None, help="with --write-config: the config to start from")
+    s.add_argument("--recipe", default="predictor", help="with --write-config: the recipe (default predictor)")
     add_bvh_units_option(s)
     s.set_defaults(fn=cmd_data_profile)
     s = dsub.add_parser("render", help="stick-figure video of one or more motion files side by side")
