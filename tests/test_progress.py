@@ -312,3 +312,27 @@ def test_window_cache_names_the_changed_setting(tiny_corpus, tmp_path, capsys):
     WindowData(DataConfig(root=str(tiny_corpus), window=48, stride=16, cache_dir=str(tmp_path / "cache")))
     err = capsys.readouterr().err
     assert err.rstrip().endswith(f"(stale: settings changed since entry {first.key[:8]}: config.window)")
+
+
+def test_quiet_start_says_nothing_when_quick_and_reports_long_loops():
+    buf = io.StringIO()
+    quick = ProgressLine("reading clips", total=5, every_s=3600, stream=buf, quiet_start=True)
+    assert not any(quick.update(1) for _ in range(5)) and buf.getvalue() == ""
+    slow = ProgressLine("reading clips", total=3, every_s=0.05, stream=buf, quiet_start=True)
+    slow.update(1)
+    time.sleep(0.06)
+    assert slow.update(1) and slow.update(1)  # due after the interval, then the end
+    assert [ln.split(" | ")[0] for ln in buf.getvalue().splitlines()] == ["reading clips 2/3 (67%)",
+                                                                         "reading clips 3/3 (100%)"]
+
+
+def test_long_validations_show_progress(tmp_path):
+    class SlowVal(L.Callback):
+        def on_validation_batch_start(self, *args, **kwargs):
+            time.sleep(0.06)
+
+    _, err = _run(BTOY, tmp_path / "r", "train.max_steps=10", "train.val_every=10", "train.plots=false",
+                  "train.progress_every_s=0.05", callbacks=[SlowVal()])
+    lines = err.splitlines()
+    assert any(re.match(r"^validating at step 10: [12]/2 \(\d+%\) \| ", ln) for ln in lines)
+    assert lines[-1].startswith("validation at step 10: val/loss ")

@@ -74,14 +74,18 @@ def _load_stream(clip: Clip, stream: str, fps: float) -> np.ndarray:
 
 def build_windows(cfg: DataConfig, clips: List[Clip]) -> Dict[str, np.ndarray]:
     """Arrays ``{split}__{stream}`` (N, window, D), ``{split}__label`` and ``{split}__clip`` (N,)."""
+    from motionlab.train.progress import ProgressLine
+
     splits = assign_splits([c.id for c in clips], {c.id: c.split for c in clips if c.split}, seed=cfg.split_seed)
     styles = sorted({c.style for c in clips})
     out: Dict[str, np.ndarray] = {}
+    reading = ProgressLine("reading clips", total=len(clips), unit="clips", quiet_start=True)  # a line if it takes long
     for split in SPLITS:
         members = [c for c in clips if splits[c.id] == split]
         per_stream: Dict[str, List[np.ndarray]] = {s: [] for s in cfg.streams}
         keep = []
         for c in members:
+            reading.update(1)
             arrays = [_load_stream(c, s, cfg.fps) for s in cfg.streams]
             T = min(len(a) for a in arrays)
             if T < cfg.window:

@@ -122,7 +122,9 @@ class ProgressLine:
     """
 
     def __init__(self, label: str, total: Optional[int] = None, every_s: float = 5.0, unit: str = "it",
-                 stream: Optional[TextIO] = None, done: int = 0) -> None:
+                 stream: Optional[TextIO] = None, done: int = 0, quiet_start: bool = False) -> None:
+        """``quiet_start``: no line at the start, only once ``every_s`` have passed (and then at the end):
+        a loop that finishes quickly prints nothing."""
         self.label = label
         self.total = total if total and total > 0 else None
         self.every_s = max(0.0, float(every_s))
@@ -131,7 +133,8 @@ class ProgressLine:
         self.done = int(done)
         self._start_done = self.done
         self._t0 = time.monotonic()
-        self._last = -math.inf
+        self._last = self._t0 if quiet_start else -math.inf
+        self.quiet_start = quiet_start
         self.lines = 0
 
     def rate(self) -> float:
@@ -168,6 +171,8 @@ class ProgressLine:
         whether a line was printed."""
         self.done += int(n)
         last = self.total is not None and self.done >= self.total
+        if last and self.quiet_start and not self.lines and not force:
+            return False  # it was quick: nothing to say
         if force or last or self.due():
             self._last = time.monotonic()
             self.print(self.text(extra))
@@ -265,9 +270,25 @@ class PlainProgress(_StepProgress):
                 extra.append(f"loss {format_value(loss)}")
             self.line.print(self.line.text(extra))
 
+    def on_validation_start(self, trainer, pl_module) -> None:
+        if self.line is None or trainer.sanity_checking:
+            return
+        total = trainer.num_val_batches
+        total = sum(total) if isinstance(total, (list, tuple)) else total
+        self._val = ProgressLine(f"validating at step {int(trainer.global_step)}:",
+                                 int(total) if total is not None and math.isfinite(total) else None,
+                                 self.every_s, unit="batches", stream=self.stream, quiet_start=True)
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        val = getattr(self, "_val", None)
+        if val is not None:  # a line only when a validation takes longer than the interval
+            val.update(1)
+
     def on_validation_end(self, trainer, pl_module) -> None:
         if self.line is None or trainer.sanity_checking:
             return
+        self._val = None
+        self.line._last = time.monotonic()  # the next step line comes an interval after the validation
         text = _val_text(trainer.callback_metrics)
         if text:
             self.line.print(f"validation at step {int(trainer.global_step)}: {text}")
