@@ -51,7 +51,6 @@ class DemoContext:
 DEMO_SECTIONS: List[Tuple[str, str]] = [
     ("tiny tokenizer ablation (6 variants x 2 seeds)", "motionlab.recipes.tokenizer.demo:section"),
     ("tiny learned retargeter and a retargeted clip", "motionlab.recipes.retarget.demo:section"),
-    ("tiny character-motion predictor: horizon curves and a commanded free run", "motionlab.recipes.predictor.demo:section"),
 ]
 
 
