@@ -46,19 +46,47 @@ def _cuda_scan():
     return selective_scan_fn
 
 
+def _doubling_scan_(a: Tensor, b: Tensor) -> Tensor:
+    """In place on ``a`` and ``b`` (no autograd): ``b`` becomes ``h`` of :func:`parallel_linear_scan`."""
+    L = a.shape[-2]
+    k = 1
+    while k < L:
+        b[..., k:, :] += a[..., k:, :] * b[..., :-k, :]
+        if 2 * k < L:
+            a[..., k:, :] = a[..., k:, :] * a[..., :-k, :]
+        k *= 2
+    return b
+
+
+class _LinearScan(torch.autograd.Function):
+    """``h_t = a_t h_{t-1} + b_t``; the backward pass is the reverse scan of the adjoint
+    ``lambda_t = g_t + a_{t+1} lambda_{t+1}``, with ``db_t = lambda_t`` and ``da_t = lambda_t h_{t-1}``."""
+
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor) -> Tensor:  # type: ignore[override]
+        h = _doubling_scan_(a.detach().clone(), b.detach().clone())
+        ctx.save_for_backward(a, h)
+        return h
+
+    @staticmethod
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        a, h = ctx.saved_tensors
+        a_next = torch.zeros_like(a)
+        a_next[..., :-1, :] = a[..., 1:, :]
+        lam = _doubling_scan_(a_next.flip(-2), g.flip(-2).clone()).flip(-2)
+        h_prev = torch.zeros_like(h)
+        h_prev[..., 1:, :] = h[..., :-1, :]
+        return lam * h_prev, lam
+
+
 def parallel_linear_scan(a: Tensor, b: Tensor) -> Tensor:
     """``h_t = a_t * h_{t-1} + b_t`` (``h_{-1} = 0``) along dim ``-2`` of ``(..., L, N)`` tensors.
 
     Hillis-Steele doubling: after the step with offset ``k`` each position holds the composition of
-    the ``2k`` steps ending there. Differentiable by autograd.
+    the ``2k`` steps ending there (``ceil(log2 L)`` whole-tensor steps, in place). The backward pass is
+    the same scan run backwards in time on the adjoint (no autograd graph through the steps).
     """
-    L = a.shape[-2]
-    k = 1
-    while k < L:
-        b = torch.cat([b[..., :k, :], b[..., k:, :] + a[..., k:, :] * b[..., :-k, :]], dim=-2)
-        a = torch.cat([a[..., :k, :], a[..., k:, :] * a[..., :-k, :]], dim=-2)
-        k *= 2
-    return b
+    return _LinearScan.apply(a, b)
 
 
 def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor] = None,

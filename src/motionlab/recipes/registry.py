@@ -8,7 +8,9 @@ one line below::
     RECIPES: Dict[str, str] = {
         "tokenizer": "motionlab.recipes.tokenizer.recipe:RECIPE",
         "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
-    }
+        "gesture": "motionlab.recipes.gesture.recipe:RECIPE",
+    "dyadic": "motionlab.recipes.gesture.dyadic_recipe:RECIPE",
+}
 
 Then ``get_recipe("tokenizer")`` imports that module and returns its ``RECIPE``; an unknown name is a
 :class:`~motionlab.errors.MotionLabError` listing the valid names.

@@ -81,7 +81,8 @@ def _panel_bounds(fig: Figure, azim: float, elev: float) -> Tuple[float, float]:
 
 
 def _draw_frames(figures: List[Figure], frames: Sequence[int], caption: Optional[str],
-                 audio: Optional[Tuple[np.ndarray, int]], fps: float, panel_px: int, azim: float, elev: float):
+                 audio: Optional[Tuple[np.ndarray, int]], fps: float, panel_px: int, azim: float, elev: float,
+                 words: Sequence[Tuple[float, float, str]] = ()):
     """Yield RGB uint8 images of the requested frames."""
     import matplotlib
 
@@ -129,6 +130,9 @@ def _draw_frames(figures: List[Figure], frames: Sequence[int], caption: Optional
         ax_audio.plot(t[::step], samples[::step], color="0.4", lw=0.5)
         ax_audio.set_xlim(0, len(samples) / sr)
         ax_audio.axis("off")
+        peak = float(np.abs(samples).max()) if len(samples) else 1.0
+        for w0, w1, text in words:  # word labels over the waveform, at their start times
+            ax_audio.text(w0, 0.9 * peak, text, fontsize=6, color="#1f4e79", va="top", ha="left", clip_on=True)
         playhead = ax_audio.axvline(0, color="#d62728", lw=1.2)
     grid_artists = [[] for _ in figures]
     for t in frames:
@@ -171,8 +175,10 @@ def _draw_frames(figures: List[Figure], frames: Sequence[int], caption: Optional
 
 def render(figures: Sequence[Figure], out, fps: float, caption: Optional[str] = None,
            audio: Optional[Tuple[np.ndarray, int]] = None, panel_px: int = 320, azim: float = -60.0,
-           elev: float = 15.0, max_seconds: Optional[float] = None) -> Path:
-    """Write an MP4 or GIF of ``figures`` side by side (frames beyond the shortest are dropped)."""
+           elev: float = 15.0, max_seconds: Optional[float] = None,
+           words: Sequence[Tuple[float, float, str]] = ()) -> Path:
+    """Write an MP4 or GIF of ``figures`` side by side (frames beyond the shortest are dropped);
+    ``words`` ``[(start_s, end_s, text)]`` are written over the audio waveform."""
     import imageio.v2 as imageio
 
     figures = list(figures)
@@ -199,7 +205,7 @@ def render(figures: Sequence[Figure], out, fps: float, caption: Optional[str] = 
     else:
         writer = imageio.get_writer(out, mode="I", duration=1000.0 * step / fps, loop=0)
     with writer:
-        for img in _draw_frames(figures, frames, caption, audio, fps, panel_px, azim, elev):
+        for img in _draw_frames(figures, frames, caption, audio, fps, panel_px, azim, elev, words):
             if ext == ".mp4":  # even sizes for yuv420p
                 h, w = img.shape[:2]
                 img = img[: h - h % 16 or h, : w - w % 16 or w]

@@ -6,6 +6,8 @@ Layout (``<id>`` is the clip id; files of one clip share the stem so they pair b
     bvh/<id>.bvh               the same motion as BVH (Y up at the file boundary)
     robot/<id>.csv             paired Unitree G1 clip (Unitree CSV, 30 fps)
     robot_bm/<id>.npz          the same G1 clip as a BeyondMimic npz (50 fps, Isaac order)
+    smplx/<id>.npz             talking, listening and dyadic clips as BEAT2-format SMPL-X npz: the same body plus
+                               fingers, jaw, eyes (``poses`` (T, 165)) and ``expressions`` (T, 100) (manifest version 2)
     audio/<id>.wav             16 kHz voice of the person (talking and dyadic clips)
     words/<id>.TextGrid        word intervals of that voice
     keypoints/synthetic/<id>.npz, keypoints/real/<id>.npz      COCO-17 tracks of the two domains
@@ -42,6 +44,8 @@ SCALES: Dict[str, Dict[str, Any]] = {
 FPS = 30.0
 SPLIT_FRACTIONS = (0.7, 0.15, 0.15)
 MANIFEST = "manifest.json"
+#: 2: talking, listening and dyadic clips also have ``smplx`` (hands, jaw, expressions)
+MANIFEST_VERSION = 2
 
 
 def _json_text(obj: Any) -> str:
@@ -139,6 +143,16 @@ class _Writer:
         files["keypoints"] = files["keypoints_real"]
         return files
 
+    def smplx(self, cid: str, motion, rng: np.random.Generator, own=None, partner=None) -> Dict[str, str]:
+        from motionlab.data.synth.gesture import face_and_hands, smplx_motion
+        from motionlab.io.smplx import write_smplx_npz
+
+        pose, expr = face_and_hands(rng, motion.num_frames, motion.fps, own=own, partner=partner,
+                                    lag=float(motion.meta.get("lag", 0.3)))
+        p, rel = self.path("smplx", f"{cid}.npz")
+        write_smplx_npz(p, smplx_motion(motion, pose, expr))
+        return {"smplx": rel}
+
     def speech(self, cid: str, speech, prefix: str = "") -> Dict[str, str]:
         from motionlab.io.audio import write_audio
         from motionlab.io.textgrid import Word, write_words
@@ -214,6 +228,9 @@ def generate_corpus(out_dir, scale: str = "tiny", seed: int = 0, progress: bool 
             cap = talking_caption(words, kind)
             motion.meta.update(caption=cap, id=cid, words=[list(w) for w in speech.words])
             files = writer.motion(cid, motion, rng)
+            files.update(writer.smplx(cid, motion, np.random.default_rng([int(seed), i, 55]),
+                                      own=speech if kind == "talking" else None,
+                                      partner=speech if kind == "listening" else None))
             files.update(writer.speech(cid if kind == "talking" else f"{cid}.partner", speech,
                                        prefix="" if kind == "talking" else "partner_"))
             entries.append(_entry(cid, kind, kind, motion, files, cap, split))
@@ -228,6 +245,8 @@ def generate_corpus(out_dir, scale: str = "tiny", seed: int = 0, progress: bool 
                 motion.meta.update(caption=cap, id=ids[k], words=[list(w) for w in speech.words],
                                    speaker=k + 1, pair=gid)
                 files = writer.motion(ids[k], motion, rng)
+                files.update(writer.smplx(ids[k], motion, np.random.default_rng([int(seed), i, 55, k]), own=speech,
+                                          partner=pair[1 - k][1]))
                 files.update(writer.speech(ids[k], speech))
                 all_files.append(files)
                 captions[ids[k]] = cap
@@ -239,7 +258,7 @@ def generate_corpus(out_dir, scale: str = "tiny", seed: int = 0, progress: bool 
                                       {"pair": gid, "partner": ids[1 - k], "speaker": k + 1}))
         if progress:
             print(f"  clip {i + 1}/{len(plan)}: {entries[-1]['id']}", flush=True)
-    manifest = {"format": "motionlab-synth-corpus", "version": 1, "scale": scale, "seed": int(seed), "fps": FPS,
+    manifest = {"format": "motionlab-synth-corpus", "version": MANIFEST_VERSION, "scale": scale, "seed": int(seed), "fps": FPS,
                 "conventions": {"up": "Z", "units": "metres, seconds", "quaternion": "w first",
                                 "body": "SMPL-22 canonical (faces +X, left +Y)", "robot": "Unitree G1 29 DoF"},
                 "clips": entries}

@@ -260,3 +260,128 @@ def generate_dyadic(rng: np.random.Generator, duration: float, fps: float = 30.0
     m2 = conversation_motion(rng, T, own=sp2, partner=sp1, fps=fps, position=(distance, 0.0), heading=np.pi,
                              meta={"turns": [list(s) for s in spans2]})
     return [(m1, sp1), (m2, sp2)]
+
+
+# --- hands, jaw and face (SMPL-X joints 22..54 and expression coefficients) ----------------------
+
+#: per-finger curl (rad per joint) of the hand shapes, fingers in SMPL-X order (index, middle, pinky,
+#: ring, thumb); "open" also spreads the fingers
+HAND_SHAPES: Dict[str, np.ndarray] = {
+    "relaxed": np.array([0.35, 0.40, 0.45, 0.42, 0.20]),
+    "open": np.array([0.02, 0.02, 0.04, 0.03, 0.00]),
+    "point": np.array([0.00, 1.35, 1.40, 1.38, 0.80]),
+    "fist": np.array([1.40, 1.45, 1.45, 1.45, 1.00]),
+}
+#: word -> hand shape (both hands); "you"/"there"/"here" point with the right hand only
+WORD_HANDS: Dict[str, Tuple[str, str]] = {
+    "big": ("open", "open"), "maybe": ("open", "open"), "you": ("relaxed", "point"), "there": ("relaxed", "point"),
+    "here": ("point", "point"), "no": ("fist", "fist"),
+}
+NUM_EXPRESSIONS = 100  # BEAT2 / FLAME expression coefficients; the corpus drives the first 6
+
+
+def _smooth(x: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+    """Gaussian smoothing along time (axis 0) with std ``seconds``."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(x, sigma=max(seconds * fps, 1e-3), axis=0, mode="nearest")
+
+
+def _hand_track(own: Optional[Speech], T: int, fps: float) -> np.ndarray:
+    """``(T, 2, 5)`` per-finger curl of the left and right hand from the words."""
+    t = np.arange(T) / fps
+    curl = np.tile(HAND_SHAPES["relaxed"], (T, 2, 1)).astype(np.float64)
+    if own is not None:
+        for ws, we, text in own.words:
+            shapes = WORD_HANDS.get(text)
+            if shapes is None:
+                continue
+            m = (t >= ws - 0.1) & (t <= we + 0.25)
+            for side in range(2):
+                curl[m, side] = HAND_SHAPES[shapes[side]]
+    return _smooth(curl, fps, 0.07)
+
+
+def _finger_axis_angles(curl: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """``(T, 30, 3)`` axis-angles (SMPL frame: left +X, up +Y, forward +Z) of the 2 x 15 finger joints.
+
+    Fingers of the left hand point along +X, the right along -X, palms down: a curl turns each
+    joint about the SMPL Z axis (towards -Y), the thumb about the forward axis less strongly."""
+    T = len(curl)
+    out = np.zeros((T, 2, 5, 3, 3))
+    for side, sign in ((0, -1.0), (1, 1.0)):
+        for f in range(5):
+            for k in range(3):
+                c = curl[:, side, f] * (1.0 if k == 0 else 1.1)
+                if f == 4:  # thumb: curls across the palm
+                    out[:, side, f, k] = np.stack([np.zeros(T), 0.4 * sign * c, 0.6 * sign * c], axis=-1)
+                else:
+                    out[:, side, f, k, 2] = sign * c
+                    if k == 0:  # spread about the palm normal
+                        out[:, side, f, k, 1] = sign * spread[:, side] * (f - 1.5) * 0.12
+    return out.reshape(T, 30, 3)
+
+
+def face_and_hands(rng: np.random.Generator, T: int, fps: float, own: Optional[Speech] = None,
+                   partner: Optional[Speech] = None, lag: float = 0.3) -> Tuple[np.ndarray, np.ndarray]:
+    """``(pose (T, 99), expressions (T, 100))``: SMPL-X axis-angles of joints 22..54 (jaw, eyes,
+    2 x 15 fingers; SMPL frame, radians) and FLAME-style expression coefficients of one person.
+
+    * fingers: the word's hand shape (open hand on "big", point on "you", fist on "no", relaxed
+      otherwise; :data:`WORD_HANDS`) plus a small flex with the syllable beats;
+    * jaw: opens with the own voice's envelope (up to ~0.3 rad);
+    * expressions: 0 mouth (envelope), 1 brows up on stressed syllables, 2 smile on "yes"/"okay"/"wonderful",
+      3 frown on "no", 4 brows with the nods while listening (the partner's stressed syllables, ``lag``
+      seconds later), 5 slow drift; 6..99 stay zero.
+    """
+    from motionlab.data.speech_features import frame_envelope
+
+    t = np.arange(T) / fps
+    curl = _hand_track(own, T, fps)
+    spread = np.clip(0.45 - curl[..., :4].mean(-1), 0.0, 0.45) / 0.45
+    env = np.zeros(T)
+    expr = np.zeros((T, NUM_EXPRESSIONS))
+    if own is not None and own.syllables:
+        env = frame_envelope(own.samples, own.sr, fps, T).astype(np.float64)
+        env = _smooth(env / (env.max() + 1e-9), fps, 0.02)
+        theta, amp = _beat_loops(own, T, fps, 1.0)
+        curl = curl + (0.15 * np.sin(theta) * amp / 0.045)[:, None, None]
+        for on, end, stressed in own.syllables:
+            if stressed:
+                expr[:, 1] += 0.8 * bump(t, on + 0.08, 0.25)
+        for ws, we, text in own.words:
+            m = (t >= ws - 0.1) & (t <= we + 0.3)
+            if text in ("yes", "okay", "wonderful"):
+                expr[m, 2] += 1.0
+            elif text == "no":
+                expr[m, 3] += 1.0
+    if partner is not None and partner.syllables:
+        for on, end, stressed in partner.syllables:
+            if stressed:
+                expr[:, 4] += 0.6 * bump(t, on + lag + 0.25, 0.4)
+        if own is not None:
+            expr[:, 4] *= ~own.voice_activity(fps, T)
+    expr[:, 0] = 1.5 * env
+    expr[:, 2:4] = _smooth(expr[:, 2:4], fps, 0.08)
+    expr[:, 5] = 0.3 * smooth_noise(rng, T, fps, 0.3)[:, 0]
+    pose = np.zeros((T, 33, 3))
+    pose[:, 0, 0] = 0.3 * env  # jaw about the SMPL lateral axis (opens downwards)
+    gaze = 0.05 * smooth_noise(rng, T, fps, 0.5, dims=2)
+    pose[:, 1, :2] = gaze
+    pose[:, 2, :2] = gaze
+    pose[:, 3:] = _finger_axis_angles(np.clip(curl, -0.1, 1.6), spread)
+    return pose.reshape(T, 99).astype(np.float32), expr.astype(np.float32)
+
+
+def smplx_motion(motion: Motion, pose_extra: np.ndarray, expressions: np.ndarray) -> Motion:
+    """A copy of an SMPL-22 ``motion`` carrying hands, jaw, eyes and expressions for
+    :func:`motionlab.io.smplx.write_smplx_npz` (extras ``smplx_poses`` (T, 165), ``smplx_expressions``)."""
+    from dataclasses import replace
+
+    T = motion.num_frames
+    poses = np.zeros((T, 165), np.float32)
+    poses[:, 66:] = pose_extra
+    extras = dict(motion.extras)
+    extras["smplx_poses"] = poses
+    extras["smplx_expressions"] = np.asarray(expressions, np.float32)
+    return replace(motion, extras=extras, meta=dict(motion.meta))

@@ -1,0 +1,127 @@
+"""Configuration of the ``gesture`` recipe (speech -> SMPL-X motion) and of ``dyadic`` (which adds the
+partner's voice and motion). The paper-scale YAML (``gesture/paper.yaml``) carries the MambaTalk V4
+values: learning rate 2e-4, batch 64, acceleration weights body 1.0 / global 1.0 / hands 0.5, velocity
+weights body 0.5 / global 2.0 / hands 1.0, label smoothing 0.1 on the body codes, 64-frame chunks with 4
+seed frames.
+
+Part names: ``upper`` is the seed's "body", ``lower`` its "global" (legs, root velocity, contacts),
+``hands`` and ``face`` (jaw + expressions); see :mod:`motionlab.recipes.gesture.parts`.
+
+Training runs in two phases inside one run: for the first ``vq.steps`` optimizer steps the per-part
+VQ-VAEs (and the FGD autoencoder) learn; then they are frozen (eval mode, no gradients) and the
+generator learns with the three mask passes for the remaining ``train.max_steps - vq.steps`` steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+from motionlab.train.config import TrainConfig
+
+
+@dataclass
+class GestureDataConfig:
+    """Where the takes come from and how they become windows.
+
+    ``root``: ``""`` = the built-in synthetic corpus; a corpus folder (``manifest.json``); or a BEAT2
+    folder (``smplxflame_30/``, ``wave16k/``, ``textgrid/``, ``train_test_split.csv``).
+    """
+
+    root: str = ""
+    synth_scale: str = "tiny"
+    synth_seed: int = 0
+    speakers: List[int] = field(default_factory=list)  # BEAT2 speaker ids ([] = all)
+    kinds: List[str] = field(default_factory=lambda: ["talking", "dyadic"])  # corpus clip kinds used
+    use_additional: bool = False  # BEAT2 "additional" takes join training
+    skip_missing: bool = False  # skip takes without wav/TextGrid/partner (with a warning) instead of failing
+    fps: float = 30.0
+    window: int = 64
+    stride: int = 8
+    batch_size: int = 32
+    num_expressions: int = 100
+    word_vectors: str = ""  # optional local file of word vectors ("word v1 v2 ..." per line, .vec / GloVe text)
+    max_vocab: int = 20000
+    cache_dir: str = ""
+
+
+@dataclass
+class VQConfig:
+    """The per-part VQ-VAEs (one token per frame by default: ``down_t = 0``) and their training phase."""
+
+    encoder: str = "simple"
+    quantizer: str = "ema"
+    latent_dim: int = 32
+    width: int = 64
+    down_t: int = 0
+    codebook_size: int = 128
+    encoder_kwargs: Dict[str, int] = field(default_factory=lambda: {"num_layers": 2})
+    steps: int = 200  # optimizer steps of the VQ phase (then frozen)
+    vel: float = 0.5  # velocity-loss weight of the VQ reconstruction
+    eval_latent: int = 32  # FGD autoencoder latent channels (per 4-frame step)
+
+
+@dataclass
+class GeneratorConfig:
+    """The speech-to-token generator (MambaTalk's global and local scans)."""
+
+    hidden: int = 96
+    audio_dim: int = 64
+    word_dim: int = 32
+    num_speakers: int = 32
+    heads: int = 4
+    global_layers: int = 2  # Mamba blocks of the global scan
+    local_layers: int = 1  # Mamba blocks per part head
+    d_state: int = 16
+    expand: int = 2
+    ppe_period: int = 30  # periodic positional encoding period, frames
+    dropout: float = 0.1
+    scan: str = "auto"  # selective scan: auto (mamba_ssm on CUDA if importable, else parallel), parallel, sequential
+
+
+@dataclass
+class LossConfig:
+    """Loss weights; per-part dicts are keyed by part name."""
+
+    latent: float = 1.0
+    cls: float = 1.0
+    label_smoothing: float = 0.1
+    smooth_parts: List[str] = field(default_factory=lambda: ["upper", "lower"])
+    vel: Dict[str, float] = field(default_factory=lambda: {"upper": 0.5, "lower": 2.0, "hands": 1.0, "face": 0.5})
+    acc: Dict[str, float] = field(default_factory=lambda: {"upper": 1.0, "lower": 1.0, "hands": 0.5, "face": 0.5})
+    root: float = 1.0
+    passes: Dict[str, float] = field(default_factory=lambda: {"full": 1.0, "self": 1.0, "word": 1.0})
+    mask_start: float = 0.05  # random mask ratio at the start of the generator phase
+    mask_end: float = 1.0  # ... and at its end
+
+
+@dataclass
+class ModelConfig:
+    parts: List[str] = field(default_factory=lambda: ["upper", "hands", "lower", "face"])
+    seed_frames: int = 4
+    chunk: int = 64  # inference chunk (frames), = the training window
+    vq: VQConfig = field(default_factory=VQConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    dyadic: bool = False  # set by the dyadic recipe: partner voice + motion condition every part
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation: the held-out split (``heldout`` = val + test), BC settings, FGD crops."""
+
+    split: str = "heldout"
+    bc_threshold: float = 0.3  # 0.3 original trainer, 0.1 newer tools
+    bc_sigma: float = 0.3
+    bc_skip_s: float = 2.0
+    fgd_crop: int = 32
+    evaluator_run: str = ""  # another gesture run whose FGD autoencoder to use ("" = this run's)
+    seed: int = 0
+
+
+@dataclass
+class GestureConfig:
+    data: GestureDataConfig = field(default_factory=GestureDataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=600, lr=1e-3, warmup_steps=20))

@@ -1,0 +1,244 @@
+"""The gesture recipe: the three mask passes, logged losses, chunked inference with exact audio offsets,
+audio-only outputs (BEAT2 npz, BVH with SMPL-X names, motionlab npz, video with sound), a BEAT2 folder,
+stale corpora, and (slow) learning against the baselines on held-out synthetic clips."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gesture_helpers import quick_overrides, write_beat2_folder
+from motionlab.config import load_config
+from motionlab.errors import MotionLabError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "src" / "motionlab" / "configs"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("gesture_cache")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tiny_corpus, cache, tmp_path_factory):
+    """A seconds-long gesture run on the tiny corpus (both phases), shared by the pipeline tests."""
+    from motionlab.train.engine import train
+
+    run = tmp_path_factory.mktemp("gesture_run") / "g"
+    train("gesture", config_path=CONFIGS / "gesture" / "tiny.yaml", overrides=quick_overrides(tiny_corpus, cache),
+          run_dir=run)
+    return run
+
+
+def _module_and_batch(tiny_corpus, cache, recipe="gesture"):
+    from motionlab.recipes.gesture.config import GestureConfig
+    from motionlab.recipes.gesture.data import GestureArrays, WindowSet
+    from motionlab.recipes.gesture.lightning import GestureModule
+
+    cfg = load_config(GestureConfig, CONFIGS / recipe / "tiny.yaml", [f"data.root={tiny_corpus}",
+                                                                    f"data.cache_dir={cache}"])
+    torch.manual_seed(0)
+    module = GestureModule(cfg).eval()
+    data = GestureArrays(cfg)
+    batch = WindowSet(data, "train", 64, 16).__getitems__([0, 3])
+    return module, batch, data
+
+
+def test_three_mask_passes_are_three_different_computations(tiny_corpus, cache):
+    from motionlab.recipes.gesture.model import run_pass, training_mask
+
+    module, batch, _ = _module_and_batch(tiny_corpus, cache)
+    m = module.model
+    tok = m.tokenize(batch)
+    S = sum(tok[f"zq_{p}"].shape[-1] for p in m.parts)
+    full = training_mask("full", (2, 64, S), 4, 0.5)
+    assert not full[:, :4].any() and full[:, 4:].all()
+    g = torch.Generator().manual_seed(0)
+    rand = training_mask("self", (2, 64, S), 4, 0.5, generator=g)
+    assert 0.4 < rand.float().mean() < 0.6
+    with torch.no_grad():
+        out = {k: run_pass(m, k, batch, tok, full if k == "full" else rand)["logits_upper"] for k in ("full", "self", "word")}
+        silent = {k: v.clone() for k, v in batch.items()}
+        silent["audio"] = torch.zeros_like(batch["audio"])
+        silent["word"] = torch.zeros_like(batch["word"])
+        self_silent = run_pass(m, "self", silent, tok, rand)["logits_upper"]
+        word_silent = run_pass(m, "word", silent, tok, rand)["logits_upper"]
+    for a, b in (("full", "self"), ("full", "word"), ("self", "word")):
+        assert not torch.allclose(out[a], out[b], atol=1e-5), (a, b)
+    assert torch.allclose(out["self"], self_silent)  # speech conditioning off in the self pass
+    assert not torch.allclose(out["word"], word_silent, atol=1e-5)  # ... on in the word pass
+
+
+def test_losses_label_smoothing_and_weights(tiny_corpus, cache):
+    from motionlab.recipes.gesture.model import pass_losses, run_pass, training_mask
+
+    module, batch, _ = _module_and_batch(tiny_corpus, cache)
+    m, cfg = module.model, module.cfg
+    tok = m.tokenize(batch)
+    S = sum(tok[f"zq_{p}"].shape[-1] for p in m.parts)
+    with torch.no_grad():
+        out = run_pass(m, "full", batch, tok, training_mask("full", (2, 64, S), 4, 1.0))
+        res = pass_losses(out, tok, batch["lower"][..., :4], cfg, m.parts)
+        logits = out["logits_upper"].reshape(-1, out["logits_upper"].shape[-1])
+        want = torch.nn.functional.cross_entropy(logits, tok["idx_upper"].reshape(-1), label_smoothing=0.1)
+        plain = torch.nn.functional.cross_entropy(logits, tok["idx_hands"].reshape(-1) * 0 + tok["idx_hands"].reshape(-1),
+                                                  label_smoothing=0.0)
+    assert cfg.loss.label_smoothing == 0.1 and "upper" in cfg.loss.smooth_parts and "hands" not in cfg.loss.smooth_parts
+    assert torch.isclose(res["cls_upper"], want)
+    hands_logits = out["logits_hands"].reshape(-1, out["logits_hands"].shape[-1])
+    assert torch.isclose(res["cls_hands"], torch.nn.functional.cross_entropy(hands_logits, tok["idx_hands"].reshape(-1)))
+    del plain
+    assert cfg.loss.acc == {"upper": 1.0, "lower": 1.0, "hands": 0.5, "face": 0.5}
+    for p in m.parts:
+        for k in ("latent", "cls", "vel", "acc"):
+            assert torch.isfinite(res[f"{k}_{p}"])
+
+
+def test_quick_run_logs_every_loss(quick_run):
+    with open(quick_run / "metrics.csv") as f:
+        cols = set(next(csv.reader(f)))
+    for p in ("upper", "hands", "lower", "face"):
+        for k in ("latent", "cls", "vel", "acc"):
+            assert f"train/{k}_{p}" in cols, k + p
+        assert f"train/vq_recon_{p}" in cols
+    assert {"train/root", "train/full/loss", "train/self/loss", "train/word/loss", "train/mask_ratio",
+            "train/ae_recon"} <= cols
+    for f in ("normalization_motion.npz", "vocab.json", "normalization_hands.npz"):
+        assert (quick_run / f).is_file()
+
+
+def test_exact_audio_offsets_and_chunks():
+    from motionlab.data.speech_features import frame_audio, frame_bounds, samples_from_frames
+    from motionlab.recipes.gesture.infer import chunk_starts
+
+    fps, sr = 30.0, 16000
+    y = np.arange(16000 * 61, dtype=np.float32) / 1e6  # 61 s: a ramp, so a sample's value is its index
+    T = 1800
+    b = frame_bounds(T, fps, sr)
+    assert b[1799] == round(1799 * sr / fps) == 959467 and b[1799] != 1799 * (sr // 30)
+    a = frame_audio(y, sr, fps, T)
+    assert a.shape == (T, 534) and np.isclose(a[1799, 0] * 1e6, 959467, atol=0.5)
+    assert np.allclose(samples_from_frames(a, sr, fps), y[:b[-1]])
+    assert chunk_starts(200, 64, 4) == [0, 60, 120, 180]
+    assert chunk_starts(64, 64, 4) == [0]
+
+
+def test_audio_only_outputs_and_render(quick_run, tiny_corpus, tmp_path):
+    from motionlab.io.bvh import read_bvh
+    from motionlab.io.smplx import read_smplx_npz
+    from motionlab.io.npz import load_motion_npz
+    from motionlab.recipes.gesture.tool import gesture_file
+
+    clip = next(c for c in json.loads((tiny_corpus / "manifest.json").read_text())["clips"]
+                if c["kind"] == "talking" and c["split"] == "test")
+    wav, tg = tiny_corpus / clip["files"]["audio"], tiny_corpus / clip["files"]["words"]
+    report = gesture_file(wav, quick_run, tmp_path / "talk.npz", words=tg, render=tmp_path / "talk.mp4")
+    assert "chunks" in report
+    z = np.load(tmp_path / "talk.npz")
+    T = clip["frames"]
+    assert z["poses"].shape == (T, 165) and z["trans"].shape == (T, 3) and z["expressions"].shape == (T, 100)
+    assert float(z["mocap_frame_rate"]) == 30.0 and z["betas"].shape == (300,)
+    m = read_smplx_npz(tmp_path / "talk.npz")
+    assert np.isfinite(m.positions()).all()
+    gesture_file(wav, quick_run, tmp_path / "talk.bvh")
+    b = read_bvh(tmp_path / "talk.bvh")
+    assert len(b.skeleton.names) == 55 and "left_index1" in b.skeleton.names and "jaw" in b.skeleton.names
+    gesture_file(wav, quick_run, tmp_path / "talk_ml.npz", npz_format="motionlab")
+    assert load_motion_npz(tmp_path / "talk_ml.npz").num_frames == T
+    import imageio_ffmpeg
+
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(tmp_path / "talk.mp4")], capture_output=True,
+                           text=True).stderr
+    assert "Audio:" in probe and "Video:" in probe
+
+
+def test_speech_files_resampled_and_bad_audio_is_one_error(quick_run, tmp_path):
+    import soundfile as sf
+
+    from motionlab.recipes.gesture.tool import generate_motion
+
+    t = np.arange(44100 * 3) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 150 * t), np.sin(2 * np.pi * 220 * t)], 1) * 0.3 * (np.sin(3 * t) > 0)[:, None]
+    sf.write(tmp_path / "s.flac", stereo, 44100)
+    res = generate_motion(quick_run, tmp_path / "s.flac")
+    assert res["sr"] == 16000 and res["motion"].num_frames == 90
+    (tmp_path / "fake.wav").write_bytes(b"ID3\x03\x00\x00\x00" + bytes(2000))  # an MP3 tag renamed .wav
+    with pytest.raises(MotionLabError, match="fake.wav"):
+        generate_motion(quick_run, tmp_path / "fake.wav")
+
+
+def test_beat2_folder_layout(tiny_corpus, cache, tmp_path):
+    from motionlab.data.beat2 import scan_beat2
+    from motionlab.train.engine import train
+
+    root = write_beat2_folder(tiny_corpus, tmp_path / "beat2")
+    takes = scan_beat2(root, speakers=[2])
+    assert takes and all(t.speaker == 2 and t.id.startswith("2_scott") for t in takes)
+    assert {t.split for t in takes} <= {"train", "val", "test"}
+    run = train("gesture", config_path=CONFIGS / "gesture" / "tiny.yaml",
+                overrides=quick_overrides(root, cache, steps=8, vq_steps=4) + ["data.speakers=[2]"],
+                run_dir=tmp_path / "run")
+    assert (Path(run) / "checkpoints" / "last.ckpt").is_file()
+    # a missing wav is one clear error naming it, or a warning when asked to skip
+    gone = sorted((root / "wave16k").glob("2_*.wav"))[0]
+    gone.unlink()
+    with pytest.raises(MotionLabError, match=gone.name):
+        scan_beat2(root)
+    with pytest.warns(UserWarning, match="skipped 1 take"):
+        assert len(scan_beat2(root, skip_missing=True)) == len(scan_beat2(root, skip_missing=True, speakers=[2, 3]))
+
+
+def test_old_corpus_is_stale_and_refused(tiny_corpus, tmp_path):
+    from motionlab.recipes.gesture.data import corpus_takes
+
+    manifest = json.loads((tiny_corpus / "manifest.json").read_text())
+    assert manifest["version"] >= 2
+    manifest["version"] = 1
+    for c in manifest["clips"]:
+        c["files"].pop("smplx", None)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(MotionLabError, match="older motionlab"):
+        corpus_takes(tmp_path, ["talking"], dyadic=False)
+
+
+def test_corpus_hands_and_jaw_follow_words_and_voice(tiny_corpus):
+    from motionlab.data.speech_features import frame_envelope
+    from motionlab.io.audio import read_audio
+    from motionlab.io.smplx import read_smplx_npz
+
+    talks = [c for c in json.loads((tiny_corpus / "manifest.json").read_text())["clips"] if c["kind"] == "talking"]
+    jaw_corr, curl = [], {"big": [], "no": []}
+    for c in talks:
+        m = read_smplx_npz(tiny_corpus / c["files"]["smplx"])
+        y, sr = read_audio(tiny_corpus / c["files"]["audio"])
+        env = frame_envelope(y, sr, 30.0, m.num_frames)
+        jaw = m.extras["smplx_poses"][:, 66]
+        jaw_corr.append(np.corrcoef(jaw, env)[0, 1])
+        fingers = np.abs(m.extras["smplx_poses"][:, 75:120].reshape(-1, 15, 3)[..., 2]).mean(1)  # left hand curl
+        for ws, we, w in c["meta"]["words"]:
+            if w in curl:
+                f = int((ws + we) / 2 * 30)
+                curl[w].append(fingers[min(f, len(fingers) - 1)])
+    assert np.mean(jaw_corr) > 0.6
+    if curl["big"] and curl["no"]:
+        assert np.mean(curl["no"]) > np.mean(curl["big"]) + 0.5  # fist vs open hand
+
+
+@pytest.mark.slow
+def test_tiny_gesture_beats_baselines_on_heldout_clips(tiny_corpus, cache, tmp_path):
+    from motionlab.train.engine import evaluate, train
+
+    run = train("gesture", config_path=CONFIGS / "gesture" / "tiny.yaml",
+                overrides=[f"data.root={tiny_corpus}", f"data.cache_dir={cache}", "train.progress=none"],
+                run_dir=tmp_path / "g")
+    m = evaluate(run)
+    for b in ("random_clip", "mean_pose", "shuffled_audio"):
+        assert m["bc"] > m[f"baseline_{b}_bc"], b
+        assert m["fgd"] < m[f"baseline_{b}_fgd"], b
+    assert m["seam_ratio"] <= 1.5
