@@ -8,9 +8,7 @@ one line below::
     RECIPES: Dict[str, str] = {
         "tokenizer": "motionlab.recipes.tokenizer.recipe:RECIPE",
         "retarget": "motionlab.recipes.retarget.recipe:RECIPE",
-        "gesture": "motionlab.recipes.gesture.recipe:RECIPE",
-    "dyadic": "motionlab.recipes.gesture.dyadic_recipe:RECIPE",
-}
+    }
 
 Then ``get_recipe("tokenizer")`` imports that module and returns its ``RECIPE``; an unknown name is a
 :class:`~motionlab.errors.MotionLabError` listing the valid names.
@@ -32,6 +30,8 @@ RECIPES: Dict[str, str] = {
     "predictor_pretrain": "motionlab.recipes.predictor.recipe:PRETRAIN_RECIPE",
     "t2m": "motionlab.recipes.t2m.recipe:RECIPE",
     "t2m_evaluator": "motionlab.recipes.t2m_evaluator.recipe:RECIPE",
+    "gesture": "motionlab.recipes.gesture.recipe:RECIPE",
+    "dyadic": "motionlab.recipes.gesture.dyadic_recipe:RECIPE",
 }
 
 
