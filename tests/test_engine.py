@@ -34,7 +34,7 @@ from motionlab.train.schedules import WarmupCosine, warmup_cosine
 
 def _toy_train() -> TrainConfig:
     return TrainConfig(max_steps=40, lr=2e-2, warmup_steps=5, progress="none", checkpoint_every=10, log_every=5,
-                       val_every=10, accelerator="cpu", nan_max_bad_steps=3)
+                       val_every=10, accelerator="cpu", nan_max_bad_steps=3, plots=False)
 
 
 @dataclass

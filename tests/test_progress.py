@@ -64,7 +64,8 @@ def _run(recipe, run_dir, *overrides, callbacks=(), **kw):
 def plain_run(tmp_path_factory):
     """One toy run, not in a terminal, with a line due every 0.1 s while steps take 0.03 s."""
     run = tmp_path_factory.mktemp("plain") / "run"
-    out, err = _run(BTOY, run, "train.progress=auto", "train.progress_every_s=0.1", callbacks=[Slow(0.03)])
+    out, err = _run(BTOY, run, "train.progress=auto", "train.progress_every_s=0.1", "train.plots=true",
+                    callbacks=[Slow(0.03)])
     return run, out, err
 
 
@@ -128,7 +129,7 @@ def test_a_line_only_when_due(tmp_path):
 
 
 def test_silent_is_silent(tmp_path):
-    out, err = _run(BTOY, tmp_path / "r", "train.progress=silent", "train.max_steps=10", "train.plots=false")
+    out, err = _run(BTOY, tmp_path / "r", "train.progress=silent", "train.max_steps=10")
     assert out == "" and err == ""
     hist = json.loads((tmp_path / "r" / "history.json").read_text())
     assert hist["summary"]["steps"] == 10  # still recorded
@@ -140,7 +141,7 @@ def test_rich_bar_counts_optimizer_steps(tmp_path):
 
     buf = io.StringIO()
     bar = RichProgress(console=Console(file=buf, force_terminal=True, width=140))
-    _run(BTOY, tmp_path / "r", "train.progress=silent", "train.max_steps=20", "train.plots=false", callbacks=[bar])
+    _run(BTOY, tmp_path / "r", "train.progress=silent", "train.max_steps=20", callbacks=[bar])
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.getvalue())
     assert "20/20" in text and "steps/s" in text and "loss" in text and "ETA" in text
     assert "validation at step 20: val/loss" in text
@@ -181,7 +182,7 @@ def test_summary_defaults_to_every_val_metric_and_one_line(tmp_path):
                         metrics=[MetricRow("val/a", 0.5, {"mean_pose": 2.0})])
     assert summary_line(s) == "x completed: 10 steps in 1m05s | val/a 0.5 (mean pose 2)"
     assert "0.25x" in format_summary(s)
-    out, _ = _run(BTOY, tmp_path / "r", "train.max_steps=10", "train.plots=false", summary="line")
+    out, _ = _run(BTOY, tmp_path / "r", "train.max_steps=10", summary="line")
     assert len(out.splitlines()) == 1 and out.startswith("btoy completed: 10 steps in ")
     with pytest.raises(MotionLabError, match="valid choices: full, line, none"):
         train(BTOY, toy_cfg(), run_dir=tmp_path / "q", summary="loud")
@@ -189,7 +190,7 @@ def test_summary_defaults_to_every_val_metric_and_one_line(tmp_path):
 
 def test_a_failed_run_still_says_how_far_it_got(tmp_path):
     with pytest.raises(NonFiniteTraining):
-        _run(BTOY, tmp_path / "r", "nan_steps=[12,13,14,15,16]", "train.plots=false")
+        _run(BTOY, tmp_path / "r", "nan_steps=[12,13,14,15,16]")
     hist = json.loads((tmp_path / "r" / "history.json").read_text())
     assert hist["summary"]["status"] == "diverged" and "NonFiniteTraining" in hist["summary"]["error"]
     out = format_summary(summarize_run(tmp_path / "r"))
@@ -331,7 +332,7 @@ def test_long_validations_show_progress(tmp_path):
         def on_validation_batch_start(self, *args, **kwargs):
             time.sleep(0.06)
 
-    _, err = _run(BTOY, tmp_path / "r", "train.max_steps=10", "train.val_every=10", "train.plots=false",
+    _, err = _run(BTOY, tmp_path / "r", "train.max_steps=10", "train.val_every=10",
                   "train.progress_every_s=0.05", callbacks=[SlowVal()])
     lines = err.splitlines()
     assert any(re.match(r"^validating at step 10: [12]/2 \(\d+%\) \| ", ln) for ln in lines)
