@@ -216,3 +216,6 @@ def test_train_help_lists_the_config_keys(capsys):
         main(["train", "--help"])
     assert info.value.code == 0
     assert "recipes: " in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["train", "nope", "--help"])
+    assert info.value.code == 2 and "unknown recipe 'nope'; valid choices: " in capsys.readouterr().err
