@@ -15,7 +15,8 @@ which the body faces +Z):
 ==========  ======  ======================================================================
 slice       size    meaning
 ==========  ======  ======================================================================
-``0``       1       root yaw increment to the next frame, *half* the angle (rad/frame)
+``0``       1       increment to the next frame of the world->heading yaw about +Y, *half* the angle
+                    (rad/frame; a body turning by +w about +Y gives -w/2)
 ``1:3``     2       root velocity to the next frame on the ground (x, z), m/frame, heading frame
 ``3``       1       root height, m
 ``4:67``    63      joints 1..21 relative to the root on the ground (height absolute), heading frame

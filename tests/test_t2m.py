@@ -1,0 +1,181 @@
+"""The t2m recipe: every loss term active, the seed's training recipe configured, DDPM/DDIM sampling with
+guidance and in-painting, any length without seams, the command line and the evaluation table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from motionlab.config import load_config
+from motionlab.recipes.registry import get_recipe
+
+TINY = ["model.dim=32", "model.layers=1", "model.ff=64", "model.text.dim=32", "data.batch_size=8",
+        "train.max_steps=12", "train.warmup_steps=4", "train.val_every=-1", "train.checkpoint_every=100"]
+
+
+def _cfg(name: str = "t2m", overrides=()):
+    from motionlab.config import apply_overrides
+
+    rec = get_recipe(name)
+    return apply_overrides(load_config(rec.config_cls, rec.default_config_path()), list(overrides))
+
+
+@pytest.fixture(scope="module")
+def data(tiny_corpus):
+    from motionlab.recipes.t2m.data import CaptionData
+
+    return CaptionData(_cfg(overrides=[f"data.root={tiny_corpus}"]).data)
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_corpus, tmp_path_factory):
+    from motionlab.train.engine import train
+
+    out = tmp_path_factory.mktemp("t2m_runs")
+    root = [f"data.root={tiny_corpus}"]
+    t2m = train("t2m", overrides=root + TINY, run_dir=out / "t2m")
+    ev = train("t2m_evaluator", overrides=root + ["model.dim=32", "model.embed_dim=32", "model.text.dim=32",
+                                                  "train.max_steps=12", "train.val_every=-1"],
+               run_dir=out / "ev")
+    return Path(t2m), Path(ev)
+
+
+def test_configs_carry_the_seed_training_recipe():
+    for name in ("tiny.yaml", "default.yaml"):
+        from motionlab.recipes.t2m.config import T2MConfig
+
+        cfg = load_config(T2MConfig, Path(get_recipe("t2m").default_config_path()).parent / name)
+        t = cfg.train
+        assert t.ema_decay > 0 and t.grad_clip == 0.5 and t.warmup_start == 0.1 and t.warmup_steps > 0
+        assert (cfg.loss.velocity, cfg.loss.acceleration, cfg.loss.geometric) == (0.1, 0.05, 0.01)
+        assert cfg.diffusion.cond_drop == 0.1 and cfg.diffusion.train_steps == 1000
+    cfg = load_config(T2MConfig, Path(get_recipe("t2m").default_config_path()).parent / "default.yaml")
+    assert cfg.train.ema_decay == 0.9999 and cfg.train.warmup_steps == 500
+    assert cfg.train.lr * cfg.train.min_lr_ratio == pytest.approx(1e-6)
+    from motionlab.recipes.t2m.model import make_scheduler
+
+    for kind in ("ddpm", "ddim"):
+        s = make_scheduler(cfg, kind)
+        assert s.config.prediction_type == "sample" and s.config.beta_schedule == "squaredcos_cap_v2"
+        assert s.config.num_train_timesteps == 1000
+
+
+def test_every_loss_term_is_active(data):
+    from motionlab.recipes.t2m.data import collate
+    from motionlab.recipes.t2m.lightning import T2MModule
+    from motionlab.recipes.t2m.model import LOSS_TERMS, t2m_losses
+
+    ds = data.dataset("train")
+    batch = collate([ds[i] for i in range(min(6, len(ds)))])
+    assert (~batch["mask"]).any()  # some windows are padded: the masks matter
+    x0 = batch["motion"]
+    mean, std = torch.as_tensor(data.normalizer.mean), torch.as_tensor(data.normalizer.std)
+    exact = t2m_losses(x0.clone(), x0, batch["mask"], mean, std, 20.0)
+    for k in ("mse", "velocity", "acceleration", "geometric"):
+        assert exact[k].item() < 1e-8, k
+    pred = (x0 + 0.3 * torch.randn_like(x0)).requires_grad_(True)
+    terms = t2m_losses(pred, x0, batch["mask"], mean, std, 20.0)
+    for k in LOSS_TERMS:
+        assert torch.isfinite(terms[k]) and terms[k].item() > 0, k
+        (g,) = torch.autograd.grad(terms[k], pred, retain_graph=True)
+        assert g.abs().sum() > 0, f"{k} has no gradient"
+        assert g[~batch["mask"]].abs().sum() == 0, f"{k} reaches padded frames"
+    # the geometric term measures stretched bones: scale the joint offsets by 10 %
+    raw = x0 * std + mean
+    stretched = raw.clone()
+    stretched[..., 4:67] = stretched[..., 4:67] * 1.1
+    g = t2m_losses((stretched - mean) / std, x0, batch["mask"], mean, std, 20.0)["geometric"]
+    assert 0.002 < g.item() < 0.5  # heights scale too, so the hip bones stretch most
+    # the module logs each term and weights them as configured
+    cfg = _cfg(overrides=["loss.foot=0.5"] + TINY)
+    module = T2MModule(cfg)
+    module.mean.copy_(mean)
+    module.std.copy_(std)
+    logged = {}
+    module.log_losses = lambda d, prefix, batch_size=None: logged.update(d)
+    module._step(batch, "train")
+    assert set(LOSS_TERMS) | {"loss"} <= set(logged)
+
+
+def test_inpainting_keeps_known_frames_and_guidance_is_used():
+    from motionlab.recipes.t2m.model import T2MDenoiser, make_scheduler, sample
+
+    torch.manual_seed(0)
+    model = T2MDenoiser(dim=32, layers=1, heads=4, ff=64, text={"kind": "hash", "dim": 16}).eval()
+    for p in model.out.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    sched = make_scheduler(_cfg(), "ddim")
+    known = torch.randn(2, 16, model.feature_dim)
+    km = torch.zeros(2, 16, dtype=torch.bool)
+    km[:, :5] = True
+    x = sample(model, sched, ["a person walks", "a person runs"], 16, steps=4, guidance=2.0,
+               generator=torch.Generator().manual_seed(0), known=known, known_mask=km)
+    assert torch.equal(x[:, :5], known[:, :5])
+    a = sample(model, sched, ["a person walks"], 16, 4, 1.0, torch.Generator().manual_seed(1))
+    b = sample(model, sched, ["a person walks"], 16, 4, 3.0, torch.Generator().manual_seed(1))
+    assert not torch.allclose(a, b)
+
+
+def test_generate_any_length_and_the_command_line(runs, tmp_path):
+    from motionlab.recipes.t2m.tool import generate, generate_normalised, load_generator
+
+    run, _ = runs
+    one = generate(run, "a person walks forward", 40, steps=3)
+    assert one.shape == (40, 263) and np.isfinite(one).all()
+    gen = load_generator(run)
+    assert gen.ema  # sampling uses the EMA weights
+    W, ov = gen.cfg.data.window, gen.cfg.infer.overlap
+    x, seams = generate_normalised(gen, ["a person runs"], int(2.2 * W), steps=2)
+    assert x.shape[1] == int(2.2 * W) and seams == [W, 2 * W - ov]
+    from motionlab.cli import main
+
+    assert main(["t2m", "a person walks forward, then turns left", "--run", str(run), "--seconds", "2", "-o",
+                 str(tmp_path / "walk.bvh"), "--render", str(tmp_path / "walk.gif"), "--steps", "2"]) == 0
+    assert (tmp_path / "walk.bvh").stat().st_size > 1000 and (tmp_path / "walk.gif").exists()
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a person walks forward\n# a comment\na person runs forward\n")
+    assert main(["t2m", str(prompts), "--run", str(run), "--out-dir", str(tmp_path / "gen"), "--steps", "2",
+                 "--guidance", "2.5", "--seed", "0", "--seconds", "1", "--format", "npy"]) == 0
+    files = sorted(p.name for p in (tmp_path / "gen").iterdir())
+    assert files == ["00_a_person_walks_forward.npy", "01_a_person_runs_forward.npy"]
+    assert np.load(tmp_path / "gen" / files[0]).shape == (20, 263)
+
+
+def test_evaluation_table_has_every_metric_and_baseline(runs):
+    from motionlab.recipes.t2m.evaluate import evaluate
+
+    run, ev = runs
+    m = evaluate(run, evaluator=ev, replications=2, steps=2)
+    for prefix in ("", "baseline_random_", "baseline_mean_"):
+        for k in ("fid", "r_precision_top1", "r_precision_top2", "r_precision_top3", "mm_dist", "diversity",
+                  "fid_kinetic", "fid_geometric", "foot_skating", "penetration", "bone_length_std_mm", "jerk"):
+            assert np.isfinite(m[prefix + k]) and prefix + k + "_ci95" in m, prefix + k
+    assert "real_r_precision_top3" in m and m["multimodality"] >= 0
+    assert m["r_precision_top3_chance"] == pytest.approx(3 / m["r_precision_batch"])
+    assert np.isfinite(m["seam_ratio"]) and np.isfinite(m["seam_ratio_no_inpaint"])
+    json.dumps(m)
+
+
+def test_multimodality_kinetic_and_bone_metrics_by_hand():
+    from motionlab.core.body import SMPL22_PARENTS
+    from motionlab.eval.metrics import bone_length_std, kinetic_features, multimodality
+
+    emb = np.zeros((2, 2, 3))
+    emb[0, 1] = [3.0, 4.0, 0.0]  # text 0: its two motions are 5 apart; text 1: identical
+    assert multimodality(emb, n_pairs=2) == pytest.approx(2.5)
+    T, fps = 10, 10.0
+    p = np.zeros((T, 22, 3))
+    p[:, :, 0] = np.arange(T)[:, None] * 0.2  # 2 m/s along x, constant
+    k = kinetic_features(p, fps)
+    np.testing.assert_allclose(k[:22], 2.0)  # 0.5 * 2^2
+    np.testing.assert_allclose(k[22:], 0.0, atol=1e-12)
+    q = np.random.default_rng(0).normal(size=(5, 22, 3))
+    assert bone_length_std(np.repeat(q[:1], 5, 0), SMPL22_PARENTS) == pytest.approx(0.0, abs=1e-12)
+    lengths = np.array([1.0, 2.0])
+    two = np.zeros((2, 22, 3))
+    two[:, 1, 0] = lengths  # moving the left hip changes pelvis->hip and hip->knee: std 0.5 each, 21 bones
+    assert bone_length_std(two, SMPL22_PARENTS) == pytest.approx(2 * 0.5 / 21)
