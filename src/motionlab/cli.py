@@ -370,7 +370,6 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="evaluate a run folder; writes metrics.json")
     s.add_argument("run_dir")
     s.add_argument("--evaluator", default=None, help="a learned evaluator's run folder (t2m: a t2m_evaluator run)")
-    s.add_argument("--evaluator", default=None, help="a learned evaluator's run folder (t2m: a t2m_evaluator run)")
     s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("ablate", help="multi-seed ablation from a YAML list of variants")
