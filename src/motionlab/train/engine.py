@@ -376,7 +376,11 @@ def train(
             trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if resuming else None, weights_only=True)
     except BaseException:
         if _is_launcher_rank_zero():
-            _finish(run_dir, rec.name, module, tcfg, t_start, resume_step, summary if loud else "none", failed=True)
+            try:  # how far it got; never in the way of the error itself
+                _finish(run_dir, rec.name, module, tcfg, t_start, resume_step, summary if loud else "none",
+                        failed=True)
+            except Exception as e:
+                log.warning("no summary of the failed run: %s: %s", type(e).__name__, e)
         raise
     if _is_launcher_rank_zero():
         _finish(run_dir, rec.name, module, tcfg, t_start, resume_step, summary if loud else "none")
