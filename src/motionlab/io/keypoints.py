@@ -15,7 +15,13 @@ Files read:
   triplets, a flat list of 51 (or 34) numbers, an object with ``"keypoints"`` in either form
   (and optional ``"scores"``), or ``null`` / ``[]`` for no detection;
 * npz with ``keypoints`` ``(T, 17, 3)`` (x, y, confidence) or ``(T, 17, 2)``, optional ``fps``,
-  ``image_size``.
+  ``image_size``;
+* COCO keypoint results JSON (a list of ``{"image_id", "keypoints", "score", "track_id"?}``) and
+  folders of per-frame OpenPose JSON (BODY_25 / COCO-18 mapped to COCO-17); several people: one is
+  read (by id, else the longest track) and ``meta["person"]`` says which.
+
+Infinite values (``1e400``, ``Infinity``) are an error naming the file and the frame (NaN and null
+are missing joints).
 
 :func:`write_keypoints` writes JSON (``{"format": "coco17", "fps", "image_size", "joint_names",
 "frames": [{"keypoints": [51 numbers]}]}``) or npz (``keypoints (T, 17, 3)``, ``fps``,
@@ -259,8 +265,22 @@ def _joint_order(names: Any, path, place: str) -> Optional[np.ndarray]:
     return None if (order == np.arange(17)).all() else order
 
 
-def _read_json(path) -> Keypoints2D:
+def _check_finite(arr: np.ndarray, path, place: str = "frame {t}") -> None:
+    """Infinite values (``1e400``, ``Infinity``) are an error naming the frame: NaN and null mark a
+    missing joint, but an infinite coordinate or confidence is a broken file, not a missed detection."""
+    bad = np.isinf(arr.reshape(arr.shape[0], -1)).any(axis=1)
+    if bad.any():
+        t = int(np.argmax(bad))
+        j = int(np.argmax(np.isinf(arr[t]).reshape(arr.shape[1], -1).any(axis=1)))
+        name = COCO17_NAMES[j] if arr.shape[1] == 17 else str(j)
+        raise MotionLabError(f"infinite value (1e400 / Infinity) at joint {j} ({name}): not a coordinate",
+                             file=path, place=place.replace("{t}", str(t)))
+
+
+def _read_json(path, person=None) -> Keypoints2D:
     doc = load_json(path, allow_nan=True)  # NaN marks a missing joint in many tools
+    if _is_coco_results(doc):
+        return _read_coco_results(doc, path, person)
     fps = size = None
     meta: Dict[str, Any] = {}
     if isinstance(doc, dict):
@@ -279,6 +299,7 @@ def _read_json(path) -> Keypoints2D:
     if not frames:
         raise MotionLabError("no frames", file=path, place=key or "document")
     arr = np.stack([_frame(f, path, f"{key}[{t}]" if key else f"frame {t}") for t, f in enumerate(frames)])
+    _check_finite(arr, path, f"{key}[{{t}}]" if key else "frame {t}")
     order = _joint_order(doc.get("joint_names"), path, "joint_names") if isinstance(doc, dict) else None
     if order is not None:
         arr = arr[:, order]
@@ -297,6 +318,7 @@ def _read_npz(path) -> Keypoints2D:
     if kp.shape[0] == 0:
         raise MotionLabError("no frames", file=path, place="key 'keypoints'")
     kp = kp.astype(np.float64)
+    _check_finite(kp, path, "key 'keypoints' frame {t}")
     if "joint_names" in arrays:
         names = arrays["joint_names"]
         if names.dtype.kind not in "US":
@@ -309,12 +331,194 @@ def _read_npz(path) -> Keypoints2D:
     return Keypoints2D(fps, kp[..., :2], conf, size, {"source": os.fspath(path), "format": "keypoints-npz"})
 
 
-def read_keypoints(path: PathLike, fps: Optional[float] = None) -> Keypoints2D:
-    """Read a COCO-17 track from ``.json`` or ``.npz``; ``fps`` overrides the file's."""
-    ext = os.path.splitext(os.fspath(path))[1].lower()
-    if ext not in (".json", ".npz"):
-        raise MotionLabError(f"unknown keypoint file extension {ext!r}: use .json or .npz", file=path, place="path")
-    kp = _read_json(path) if ext == ".json" else _read_npz(path)
+# --- detector outputs: COCO results JSON, OpenPose frame folders ------------------------------------
+
+#: COCO-17 joint taken from each OpenPose BODY_25 index (no neck, mid-hip, toes or heels in COCO-17).
+BODY25_TO_COCO17: List[int] = [0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11]
+#: The same from OpenPose's older 18-point COCO layout.
+OPENPOSE18_TO_COCO17: List[int] = [0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10]
+
+
+def _is_coco_results(doc: Any) -> bool:
+    first = next((d for d in doc if d is not None), None) if isinstance(doc, list) else None
+    return isinstance(first, dict) and "image_id" in first and "keypoints" in first
+
+
+def _choose_person(tracks: Dict[Any, Dict[int, np.ndarray]], person, path, kind: str) -> Tuple[Any, str]:
+    """The track to read: ``person`` if given (it must exist), else the longest; and a sentence saying which."""
+    if person is not None:
+        key = next((k for k in tracks if str(k) == str(person)), None)
+        if key is None:
+            raise MotionLabError(f"no {kind} {person!r}; the file has {kind}s "
+                                 f"{', '.join(str(k) for k in sorted(tracks, key=str))}", file=path, place=kind)
+        return key, f"{kind} {key} (asked for), {len(tracks[key])} frames, of {len(tracks)} in the file"
+    key = max(tracks, key=lambda k: (len(tracks[k]), -_order_key(k)))
+    if len(tracks) == 1:
+        return key, f"the only {kind} ({len(tracks[key])} frames)"
+    return key, f"{kind} {key}, the longest ({len(tracks[key])} frames) of {len(tracks)} in the file"
+
+
+def _order_key(k: Any) -> float:
+    try:
+        return float(k)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _frames_of(ids: List[Any]) -> Dict[Any, int]:
+    """Frame index of each image id: integer ids are frame numbers (gaps are frames with no detection),
+    other ids are frames in sorted order."""
+    if all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        lo = min(ids)
+        return {i: i - lo for i in ids}
+    return {i: t for t, i in enumerate(sorted(set(ids), key=str))}
+
+
+def _read_coco_results(doc: list, path, person=None) -> Keypoints2D:
+    """COCO keypoint results: a list of ``{"image_id", "keypoints": 51 numbers, "score", "track_id"?}``.
+
+    Detections are grouped by ``track_id`` (all one track when there is none; then the best ``score`` of
+    each image is kept). One track is read: ``person`` (a track id) or the longest; ``meta["person"]``
+    says which.
+    """
+    tracks: Dict[Any, Dict[Any, Tuple[float, np.ndarray]]] = {}
+    for i, det in enumerate(doc):
+        if det is None:
+            continue
+        place = f"[{i}]"
+        if not isinstance(det, dict) or "image_id" not in det or "keypoints" not in det:
+            raise MotionLabError("a result must be an object with 'image_id' and 'keypoints'", file=path, place=place)
+        img = det["image_id"]
+        if not isinstance(img, (int, str)) or isinstance(img, bool):
+            raise MotionLabError(f"image_id must be an integer or a string, got {img!r}", file=path,
+                                 place=place + ".image_id")
+        score = det.get("score", 1.0)
+        if not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(float(score)):
+            raise MotionLabError(f"score must be a finite number, got {score!r}", file=path, place=place + ".score")
+        kp = _frame({"keypoints": det["keypoints"]}, path, place)
+        _check_finite(kp[None], path, f"{place} (image {img})")
+        tid = det.get("track_id", None)
+        per = tracks.setdefault(tid, {})
+        if img not in per or float(score) > per[img][0]:
+            per[img] = (float(score), kp)
+    if not tracks:
+        raise MotionLabError("no detections (no person)", file=path, place="document")
+    by_frame = {k: {img: kp for img, (_, kp) in v.items()} for k, v in tracks.items()}
+    key, which = _choose_person(by_frame, person, path, "track")
+    chosen = by_frame[key]
+    index = _frames_of(list(chosen))
+    T = max(index.values()) + 1
+    arr = np.full((T, 17, 3), np.nan)
+    arr[..., 2] = 0.0
+    for img, kp in chosen.items():
+        arr[index[img]] = kp
+    meta = {"source": os.fspath(path), "format": "coco-results", "person": which, "track_id": key}
+    return Keypoints2D(None, arr[..., :2], arr[..., 2], None, meta)
+
+
+def _openpose_frame_number(p) -> Tuple[int, str]:
+    import re
+
+    digits = re.findall(r"(\d+)", p.name[: -len("_keypoints.json")] if p.name.endswith("_keypoints.json") else p.stem)
+    return (int(digits[-1]) if digits else -1, p.name)
+
+
+def _read_openpose_folder(folder, person=None) -> Keypoints2D:
+    """A folder of per-frame OpenPose JSON (``*_keypoints.json``, frames in file-number order):
+    ``people[].pose_keypoints_2d`` in BODY_25 (75 numbers) or the 18-point COCO layout (54), mapped to COCO-17.
+
+    People with a ``person_id`` (other than -1) form tracks by id; without ids each frame's people are
+    linked to the previous frame's nearest person (box centre). One track is read: ``person`` (an id) or
+    the longest; ``meta["person"]`` says which.
+    """
+    from pathlib import Path
+
+    root = Path(folder)
+    files = sorted((p for p in root.iterdir() if p.suffix.lower() == ".json"), key=_openpose_frame_number)
+    if not files:
+        raise MotionLabError("no OpenPose *_keypoints.json files in the folder", file=root)
+    frames: List[List[Tuple[Any, np.ndarray]]] = []
+    for p in files:
+        doc = load_json(p, allow_nan=True)
+        people = doc.get("people") if isinstance(doc, dict) else None
+        if not isinstance(people, list):
+            raise MotionLabError("not an OpenPose frame: no 'people' list", file=p, place="people")
+        found = []
+        for k, ppl in enumerate(people):
+            flat = ppl.get("pose_keypoints_2d") if isinstance(ppl, dict) else None
+            if not isinstance(flat, list) or len(flat) not in (75, 54):
+                n = len(flat) if isinstance(flat, list) else type(flat).__name__
+                raise MotionLabError(f"pose_keypoints_2d must hold 75 (BODY_25) or 54 (COCO-18) numbers, got {n}",
+                                     file=p, place=f"people[{k}].pose_keypoints_2d")
+            try:
+                vals = np.array([_num(v) for v in flat], dtype=np.float64).reshape(-1, 3)
+            except TypeError as e:
+                raise MotionLabError(f"non-numeric value ({e})", file=p, place=f"people[{k}].pose_keypoints_2d") from None
+            _check_finite(vals[None], p, f"people[{k}].pose_keypoints_2d")
+            coco = vals[BODY25_TO_COCO17 if len(flat) == 75 else OPENPOSE18_TO_COCO17]
+            coco[coco[:, 2] <= 0, :2] = np.nan  # OpenPose writes 0, 0, 0 for a joint it did not find
+            pid = ppl.get("person_id")
+            pid = pid[0] if isinstance(pid, list) and pid else pid
+            pid = None if pid in (None, -1) or not isinstance(pid, (int, str)) else pid
+            found.append((pid, coco))
+        frames.append(found)
+    tracks: Dict[Any, Dict[int, np.ndarray]] = {}
+    if any(pid is not None for f in frames for pid, _ in f):
+        for t, f in enumerate(frames):
+            for pid, coco in f:
+                if pid is not None:
+                    tracks.setdefault(pid, {})[t] = coco
+    else:
+        last: Dict[Any, np.ndarray] = {}
+        for t, f in enumerate(frames):
+            for _, coco in f:
+                c = _centre(coco)
+                if c is None:
+                    continue
+                near = min(((np.linalg.norm(c - last[k]), k) for k in last if t - 1 in tracks[k] and t not in tracks[k]),
+                           default=(np.inf, None))
+                size = _size(coco)
+                key = near[1] if near[0] < size else len(tracks)
+                tracks.setdefault(key, {})[t] = coco
+                last[key] = c
+    if not tracks:
+        raise MotionLabError("no person in any frame", file=root)
+    key, which = _choose_person(tracks, person, root, "person")
+    arr = np.full((len(frames), 17, 3), np.nan)
+    arr[..., 2] = 0.0
+    for t, coco in tracks[key].items():
+        arr[t] = coco
+    meta = {"source": os.fspath(root), "format": "openpose-folder", "person": which, "frames_from": files[0].name}
+    return Keypoints2D(None, arr[..., :2], arr[..., 2], None, meta)
+
+
+def _centre(coco: np.ndarray):
+    ok = np.isfinite(coco[:, :2]).all(-1) & (coco[:, 2] > 0)
+    return coco[ok, :2].mean(0) if ok.sum() >= 2 else None
+
+
+def _size(coco: np.ndarray) -> float:
+    ok = np.isfinite(coco[:, :2]).all(-1) & (coco[:, 2] > 0)
+    return float(np.ptp(coco[ok, :2], axis=0).max()) if ok.sum() >= 2 else 0.0
+
+
+def read_keypoints(path: PathLike, fps: Optional[float] = None, person=None) -> Keypoints2D:
+    """Read one person's COCO-17 track.
+
+    ``path``: a ``.json`` file (motionlab's frame list, or COCO keypoint results with ``image_id`` /
+    ``keypoints`` / ``score`` / ``track_id``), an ``.npz`` ``(T, 17, 3)``, or a folder of per-frame
+    OpenPose JSON (BODY_25 or COCO-18, mapped to COCO-17). ``person``: a track id (COCO results) or
+    person id (OpenPose) to read when the file holds several people; by default the longest track,
+    and ``meta["person"]`` says which was read. ``fps`` overrides the file's.
+    """
+    if os.path.isdir(os.fspath(path)):
+        kp = _read_openpose_folder(path, person)
+    else:
+        ext = os.path.splitext(os.fspath(path))[1].lower()
+        if ext not in (".json", ".npz"):
+            raise MotionLabError(f"unknown keypoint file extension {ext!r}: use .json, .npz or a folder of "
+                                 "OpenPose JSON", file=path, place="path")
+        kp = _read_json(path, person) if ext == ".json" else _read_npz(path)
     if fps is not None:
         kp.fps = _fps_value(fps, path, "argument fps")
     return kp

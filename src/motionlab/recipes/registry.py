@@ -32,6 +32,7 @@ RECIPES: Dict[str, str] = {
     "t2m_evaluator": "motionlab.recipes.t2m_evaluator.recipe:RECIPE",
     "gesture": "motionlab.recipes.gesture.recipe:RECIPE",
     "dyadic": "motionlab.recipes.gesture.dyadic_recipe:RECIPE",
+    "recover": "motionlab.recipes.recover.recipe:RECIPE",
 }
 
 

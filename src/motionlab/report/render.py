@@ -72,6 +72,23 @@ def _project(p: np.ndarray, azim: float, elev: float) -> np.ndarray:
     return np.stack([p @ right, p @ up], axis=-1)
 
 
+def ground_grid(center: np.ndarray, azim: float, elev: float) -> List[np.ndarray]:
+    """Screen segments ``(2, 2)`` of a ground grid around ``center`` (0.5 m spacing, fixed in the world),
+    seen by the orthographic camera of :func:`_project` placed at ``center``."""
+    g0 = np.floor(center[:2] / 0.5) * 0.5
+    segs = []
+    for k in range(-3, 4):
+        for axis in (0, 1):
+            a = np.array([g0[0], g0[1], 0.0])
+            b = a.copy()
+            a[axis] += k * 0.5
+            b[axis] += k * 0.5
+            a[1 - axis] -= 1.5
+            b[1 - axis] += 1.5
+            segs.append(_project(np.stack([a, b]) - center, azim, elev))
+    return segs
+
+
 def _panel_bounds(fig: Figure, azim: float, elev: float) -> Tuple[float, float]:
     centered = fig.positions - fig.positions[:, :1, :] * np.array([1, 1, 0])
     xy = _project(centered, azim, elev)
@@ -142,18 +159,8 @@ def _draw_frames(figures: List[Figure], frames: Sequence[int], caption: Optional
             for a in grid_artists[i]:
                 a.remove()
             grid_artists[i] = []
-            # ground grid around the root, 0.5 m spacing, fixed in the world
-            g0 = np.floor(center[:2] / 0.5) * 0.5
-            for k in range(-3, 4):
-                for axis in (0, 1):
-                    a = np.array([g0[0], g0[1], 0.0])
-                    b = a.copy()
-                    a[axis] += k * 0.5
-                    b[axis] += k * 0.5
-                    a[1 - axis] -= 1.5
-                    b[1 - axis] += 1.5
-                    ab = _project(np.stack([a, b]) - center, azim, elev)
-                    grid_artists[i].append(ax.plot(ab[:, 0], ab[:, 1], "-", color="0.88", lw=0.8, zorder=0)[0])
+            for ab in ground_grid(center, azim, elev):
+                grid_artists[i].append(ax.plot(ab[:, 0], ab[:, 1], "-", color="0.88", lw=0.8, zorder=0)[0])
             xy = _project(P - center, azim, elev)
             for j, seg in zip(range(1, len(f.parents)), lines[i]):
                 p = f.parents[j]

@@ -3,8 +3,10 @@
 * ``"synthetic"``: clean projections, confidence 1, one intrinsics family (1280x720, f ~ 1000 px).
 * ``"real"``: detector-like: per-joint Gaussian noise plus temporally correlated jitter (larger
   at wrists and ankles), a lag of 0-2 frames, occasionally dropped joints (confidence ~0, wrong
-  position) and whole frames, confidences that fall with the error, and varied intrinsics
-  (640x480 to 1920x1080, portrait too, focal 0.6-1.5 x width, off-centre principal point).
+  position) and whole frames, confidences that fall with the error, short left/right limb swaps
+  and occluded limbs that drift with low confidence (the classic failures of per-frame detectors on
+  video), and varied intrinsics (640x480 to 1920x1080, portrait too, focal 0.6-1.5 x width,
+  off-centre principal point).
 
 Cameras follow OpenCV: ``x_cam = R @ (X_world - C)``, x right, y down, z forward; pixels
 ``u = fx x / z + cx``. The camera trails the subject's smoothed pelvis (static for standing clips)
@@ -125,6 +127,47 @@ class SynthKeypoints:
                 "fps": np.array(float(self.keypoints.fps))}
 
 
+# left/right pairs of COCO-17 by limb (a swapped limb swaps all of its joints)
+_LIMB_PAIRS = {"leg": [(11, 12), (13, 14), (15, 16)], "arm": [(7, 8), (9, 10)]}
+_LIMBS = {"left_arm": [7, 9], "right_arm": [8, 10], "left_leg": [13, 15], "right_leg": [14, 16]}
+
+
+def _detector_failures(rng: np.random.Generator, uv: np.ndarray, conf: np.ndarray, scale: float,
+                       fps: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Structured failures of per-frame 2D detectors on video, in short events:
+
+    * left/right swaps: for 2-8 frames the left and right legs (or arms) trade places, with middling
+      confidence (0.3-0.7); about one event per 2.5 s of video;
+    * occluded limbs: for 0.3-1 s an elbow+wrist or knee+ankle is hidden: confidence 0.1-0.5 and the
+      position drifts towards the other side's limb with a wobble of ~8 cm; about one event per 3 s.
+    """
+    T = uv.shape[0]
+    uv, conf = uv.copy(), conf.copy()
+    for _ in range(int(rng.poisson(T / (2.5 * fps)))):
+        limb = "leg" if rng.uniform() < 0.7 else "arm"
+        t0 = int(rng.integers(0, T))
+        sl = slice(t0, min(T, t0 + int(rng.integers(2, 9))))
+        for a, b in _LIMB_PAIRS[limb]:
+            uv[sl, a], uv[sl, b] = uv[sl, b].copy(), uv[sl, a].copy()
+            c = rng.uniform(0.3, 0.7)
+            conf[sl, a] = np.minimum(conf[sl, a], c)
+            conf[sl, b] = np.minimum(conf[sl, b], c)
+    for _ in range(int(rng.poisson(T / (3.0 * fps)))):
+        name = list(_LIMBS)[int(rng.integers(0, 4))]
+        other = name.replace("left", "#").replace("right", "left").replace("#", "right")
+        t0 = int(rng.integers(0, T))
+        n = int(rng.uniform(0.3, 1.0) * fps)
+        sl = slice(t0, min(T, t0 + n))
+        k = sl.stop - sl.start
+        pull = rng.uniform(0.3, 0.8)
+        wobble = np.cumsum(rng.normal(0, 0.02 * scale, size=(k, 2)), axis=0)
+        wobble -= wobble.mean(0)
+        for j, jo in zip(_LIMBS[name], _LIMBS[other]):
+            uv[sl, j] = (1 - pull) * uv[sl, j] + pull * uv[sl, jo] + np.clip(wobble, -0.08 * scale, 0.08 * scale)
+            conf[sl, j] = np.minimum(conf[sl, j], rng.uniform(0.1, 0.5, size=k))
+    return uv, conf
+
+
 def keypoints_for(rng: np.random.Generator, motion: Motion, domain: str = "synthetic",
                   points3d: Optional[np.ndarray] = None) -> SynthKeypoints:
     """Project ``motion`` through a random camera of ``domain`` (see the module docstring);
@@ -155,6 +198,7 @@ def keypoints_for(rng: np.random.Generator, motion: Motion, domain: str = "synth
         drop |= (rng.uniform(size=(T, 1)) < 0.01)
         uv = np.where(drop[..., None], uv + rng.normal(0, 4 * sigma[None, :, None], size=(T, 17, 2)), uv)
         conf = np.where(drop, rng.uniform(0.0, 0.04, size=(T, 17)), conf)
+        uv, conf = _detector_failures(rng, uv, conf, scale, motion.fps)
     kp = Keypoints2D(fps=motion.fps, xy=uv, conf=conf, image_size=cam.image_size,
                      meta={"domain": domain, "lag": lag})
     return SynthKeypoints(keypoints=kp, camera=cam, points3d=pts, domain=domain, lag=lag)

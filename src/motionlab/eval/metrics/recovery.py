@@ -7,11 +7,11 @@ from typing import Dict
 import numpy as np
 
 from motionlab.errors import MotionLabError
-from motionlab.eval.metrics._checks import ArrayLike, _arr, _same_shape
+from motionlab.eval.metrics._checks import ArrayLike, _arr, _fps, _same_shape
 from motionlab.eval.metrics.motion import mean_jerk
 from motionlab.eval.metrics.pose import _joints
 
-__all__ = ['w_mpjpe', 'wa_mpjpe', 'rte', 'jitter']
+__all__ = ['w_mpjpe', 'wa_mpjpe', 'rte', 'jitter', 'contact_foot_sliding']
 
 
 def _chunks(n: int, chunk: int):
@@ -107,7 +107,30 @@ def jitter(x: ArrayLike, fps: float) -> float:
     return mean_jerk(x, fps, kind="positions")
 
 
+def contact_foot_sliding(pred_feet: ArrayLike, gt_feet: ArrayLike, fps: float, height: float = 0.05,
+                         speed: float = 0.2, scale: float = 1000.0) -> float:
+    """Foot sliding of a recovered motion (WHAM / GVHMR style, on joints instead of mesh vertices).
+
+    ``pred_feet``, ``gt_feet``: ``(T, F, 3)`` world positions (m, Z up) of the foot joints (ankles,
+    feet). A foot is in contact over the step ``t -> t+1`` when the *ground truth* foot is below
+    ``height`` (5 cm) in both frames and moves slower than ``speed`` (0.2 m/s) horizontally; the
+    result is the mean horizontal displacement of the *predicted* foot over those steps (``scale``
+    1000: mm per frame). 0 when the truth has no contact step.
+    """
+    p, g = _joints(pred_feet, gt_feet)
+    f = _fps(fps)
+    if p.ndim != 3 or p.shape[0] < 2:
+        raise MotionLabError(f"feet must be (T >= 2, F, 3), got {p.shape}", place="pred_feet")
+    low = g[..., 2] < height
+    gv = np.linalg.norm(np.diff(g[..., :2], axis=0), axis=-1) * f
+    contact = low[:-1] & low[1:] & (gv < speed)
+    if not contact.any():
+        return 0.0
+    disp = np.linalg.norm(np.diff(p[..., :2], axis=0), axis=-1)
+    return float(disp[contact].mean() * scale)
+
+
 #: Reported names of this topic and whether lower or higher is better (see ``METRIC_DIRECTIONS``).
 DIRECTIONS: Dict[str, str] = {
-    "w_mpjpe": "lower", "wa_mpjpe": "lower", "rte": "lower", "jitter": "lower",
+    "w_mpjpe": "lower", "wa_mpjpe": "lower", "rte": "lower", "jitter": "lower", "foot_sliding": "lower",
 }

@@ -1,0 +1,261 @@
+"""The thin LightningModule and the data module of the ``recover`` recipe.
+
+Every step: the supervised (synthetic) loss on a labelled source batch. With adaptation enabled, the
+motion discriminator learns every step (real: source 3D; fake: implausible versions of it, and the
+lifter's target predictions when ``adapt.disc_target_fakes``), and from ``adapt.start_step`` the steps the alternating sampler picks also see an
+unlabelled target batch: pseudo-labels from the teacher's augmented views, the adversarial term, 2D
+re-projection and bone-length consistency. Logged by name: ``synthetic_loss``, ``real_loss``,
+``discriminator_real_loss``, ``discriminator_fake_loss``, ``discriminator_adv_loss``,
+``confidence_threshold``, ``pseudo_accepted`` (fraction of target windows whose pseudo-label passed),
+``pseudo_confidence``, ``pseudo_loss``, ``reprojection_loss``, ``bone_loss``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Dict, Optional
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from motionlab.nn.discriminators import MotionDiscriminator
+from motionlab.recipes.recover import adapt as A
+from motionlab.recipes.recover import geometry as G
+from motionlab.recipes.recover.config import RecoverConfig
+from motionlab.recipes.recover.model import build_lifter
+from motionlab.train.module import RecipeModule
+
+SOURCE_ONLY_CKPT = "source_only.ckpt"
+DISC_DIM = G.J * 6 + 3
+
+
+def supervised_terms(out: torch.Tensor, target: torch.Tensor, fps: float) -> Dict[str, torch.Tensor]:
+    """L1 of each output part against its target (``motion`` in m/s and rad/s)."""
+    p, t = G.split(out), G.split(target)
+    return {"joints": (p["rel"] - t["rel"]).abs().mean(), "root": (p["root"] - t["root"]).abs().mean(),
+            "world": (p["canon"] - t["canon"]).abs().mean(),
+            "motion": ((p["motion"] - t["motion"]) * fps).abs().mean()}
+
+
+def mpjpe_torch(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MPJPE (mm) of camera-frame joints after hip-centre alignment."""
+    p, t = G.split(out)["rel"], G.split(target)["rel"]
+    p = p - p[..., G.HIPS, :].mean(-2, keepdim=True)
+    t = t - t[..., G.HIPS, :].mean(-2, keepdim=True)
+    return (p - t).norm(dim=-1).mean() * 1000
+
+
+class RecoverModule(RecipeModule):
+    """The lifter (``.model``), the motion discriminator (``.discriminator``) and the EMA teacher."""
+
+    def __init__(self, cfg: RecoverConfig) -> None:
+        super().__init__(cfg)
+        self.model = build_lifter(cfg)
+        m = cfg.model
+        self.discriminator = MotionDiscriminator(DISC_DIM, m.disc_hidden, m.disc_layers)
+        self.teacher = copy.deepcopy(self.model)
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        self._teacher_ready = False
+
+    # -- helpers --------------------------------------------------------------------------------------
+    @property
+    def fps(self) -> float:
+        return float(self.cfg.data.fps)
+
+    def _gen(self, step: int, salt: int) -> torch.Generator:
+        return torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + 31 * step + salt)
+
+    def _disc_frozen(self, x: torch.Tensor) -> torch.Tensor:
+        params = {k: v.detach() for k, v in self.discriminator.named_parameters()}
+        return functional_call(self.discriminator, params, (x,))
+
+    def _adapting(self, step: int) -> bool:
+        a = self.cfg.adapt
+        return a.enabled and step >= a.start_step
+
+    # -- hooks ------------------------------------------------------------------------------------------
+    def on_train_batch_start(self, batch, batch_idx) -> None:
+        a = self.cfg.adapt
+        step = self.global_step
+        if a.enabled and step == a.start_step and self.trainer is not None and self.trainer.is_global_zero:
+            self._save_source_only(Path(self.trainer.default_root_dir))
+        if a.enabled and step >= a.start_step and not self._teacher_ready:
+            self.teacher.load_state_dict(self.model.state_dict())
+            self._teacher_ready = True
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        a = self.cfg.adapt
+        if self._teacher_ready and a.ema_teacher:
+            with torch.no_grad():
+                for pt, ps in zip(self.teacher.parameters(), self.model.parameters()):
+                    pt.lerp_(ps.detach(), 1.0 - a.ema_decay)
+
+    def on_load_checkpoint(self, checkpoint) -> None:
+        self._teacher_ready = int(checkpoint.get("global_step", 0)) > self.cfg.adapt.start_step
+
+    def _save_source_only(self, run_dir: Path) -> None:
+        path = run_dir / "checkpoints" / SOURCE_ONLY_CKPT
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"state_dict": self.state_dict(), "global_step": int(self.global_step)}, tmp)
+        os.replace(tmp, path)
+
+    # -- steps ------------------------------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        cfg, a, w = self.cfg, self.cfg.adapt, self.cfg.loss
+        step = int(self.global_step)
+        gen = self._gen(step, 0)
+        feat, box, target = batch["feat"], batch["box"], batch["target"]
+        flip = torch.rand(feat.shape[0], generator=gen) < 0.5
+        if flip.any():  # mirror half the source windows (targets mirrored with them)
+            ff, fb = A.flip_input(feat[flip], box[flip])
+            feat, box, target = feat.clone(), box.clone(), target.clone()
+            feat[flip], box[flip], target[flip] = ff, fb, A.flip_output(target[flip])
+        out = self.model(feat, box)
+        terms = supervised_terms(out, target, self.fps)
+        sup = sum(getattr(w, k) * v for k, v in terms.items()) + w.bone_source * A.bone_loss(out)
+        logs = {f"source_{k}": v for k, v in terms.items()}
+        logs["synthetic_loss"] = sup
+        total = a.synthetic_weight * sup if a.enabled else sup
+        use_d = a.enabled and a.use_discriminator
+        fakes = [A.implausible(target, gen)] if use_d else []
+        if self._adapting(step):
+            dm = self.trainer.datamodule
+            sampler = dm.target_sampler
+            if sampler.is_target_step(step):
+                idx = sampler.indices(step)
+                tf, tb = dm.target["feat"][idx].to(feat.device), dm.target["box"][idx].to(feat.device)
+                real_loss, tout, tlogs = self._target_step(tf, tb, step, gen)
+                total = total + a.real_weight * real_loss
+                logs.update(tlogs)
+                logs["real_loss"] = real_loss
+                if use_d:  # least-squares form: bounded, so a confident discriminator cannot swamp the lifter
+                    adv = ((torch.sigmoid(self._disc_frozen(A.disc_features(tout, self.fps))) - 1) ** 2).mean()
+                    total = total + a.discriminator_weight * adv
+                    logs["discriminator_adv_loss"] = adv
+                    if a.disc_target_fakes:
+                        fakes.append(tout.detach())
+            logs["confidence_threshold"] = torch.tensor(A.threshold_at(step, cfg))
+        if use_d:
+            real_logit = self.discriminator(A.disc_features(target, self.fps))
+            fake_logit = torch.cat([self.discriminator(A.disc_features(f, self.fps)) for f in fakes])
+            d_real = F.softplus(-real_logit).mean()
+            d_fake = F.softplus(fake_logit).mean()
+            total = total + d_real + d_fake
+            logs.update(discriminator_real_loss=d_real, discriminator_fake_loss=d_fake)
+        logs["loss"] = total
+        self.log_losses(logs, "train", batch_size=feat.shape[0])
+        return total
+
+    def _target_step(self, tf: torch.Tensor, tb: torch.Tensor, step: int, gen: torch.Generator):
+        a = self.cfg.adapt
+        logs: Dict[str, torch.Tensor] = {}
+        real = tf.new_zeros(())
+        student_in = A.jitter_input(tf, a.jitter, gen, drop=0.05) if a.use_pseudo_labels else tf
+        tout = self.model(student_in, tb)
+        if a.use_pseudo_labels:
+            teacher = self.teacher if a.ema_teacher else self.model
+            was = teacher.training
+            teacher.eval()
+            pl = A.pseudo_labels(teacher, tf, tb, self.cfg, gen)
+            teacher.train(was)
+            if a.use_discriminator:
+                with torch.no_grad():
+                    score = torch.sigmoid(self.discriminator(A.disc_features(pl["out"], self.fps)))
+            else:
+                score = torch.ones_like(pl["agreement"])
+            conf = score * pl["agreement"]
+            thr = A.threshold_at(step, self.cfg)
+            keep = (conf >= thr).to(tf.dtype)
+            p = G.split(tout)
+            err = (p["rel"] - pl["rel"]).abs().mean(dim=(1, 2, 3)) + (p["canon"] - pl["canon"]).abs().mean(dim=(1, 2, 3))
+            pseudo = (keep * conf * err).sum() / keep.sum().clamp_min(1.0)
+            real = real + a.pseudo_weight * pseudo
+            logs.update(pseudo_loss=pseudo, pseudo_accepted=keep.mean(), pseudo_confidence=conf.mean(),
+                        pseudo_agreement=pl["agreement"].mean(), pseudo_score=score.mean())
+        if a.reprojection_weight > 0:
+            rep = A.reprojection_loss(tout, tf, tb)
+            real = real + a.reprojection_weight * rep
+            logs["reprojection_loss"] = rep
+        if a.bone_weight > 0:
+            bone = A.bone_loss(tout)
+            real = real + a.bone_weight * bone
+            logs["bone_loss"] = bone
+        return real, tout, logs
+
+    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        out = self.model(batch["feat"], batch["box"])
+        name = "source" if dataloader_idx == 0 else "target"
+        self.log(f"val/mpjpe_{name}", mpjpe_torch(out, batch["target"]), on_epoch=True, on_step=False,
+                 batch_size=batch["feat"].shape[0], add_dataloader_idx=False)
+
+
+class RecoverData(L.LightningDataModule):
+    """Labelled source windows, the unlabelled target pool and the sampler that alternates them."""
+
+    def __init__(self, cfg: RecoverConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.source: Optional[Dict[str, torch.Tensor]] = None
+        self.target: Optional[Dict[str, torch.Tensor]] = None
+        self.val: Dict[str, Dict[str, torch.Tensor]] = {}
+        self.target_sampler: Optional[A.AlternatingSampler] = None
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.source is not None:
+            return
+        from motionlab.recipes.recover.data import corpus_tracks, folder_tracks, windows
+
+        d = self.cfg.data
+        tracks = corpus_tracks(self.cfg, ("train",), ("synthetic", "real"), extra_cameras=d.source_cameras)
+        src = [t for t in tracks if t.domain == "synthetic"]
+        tgt = folder_tracks(self.cfg, d.target_root) if d.target_root else [t for t in tracks if t.domain == "real"]
+        self.source = _tensors(windows(src, d.window, d.stride))
+        self.target = _tensors(windows(tgt, d.window, d.stride, labelled=False))
+        self.target_sampler = A.AlternatingSampler(len(self.target["feat"]), d.batch_size,
+                                                   self.cfg.adapt.alternating_ratio, self.cfg.train.seed)
+        val = corpus_tracks(self.cfg, ("val",), ("synthetic", "real"), labelled_real=True)
+        for dom in ("synthetic", "real"):
+            self.val[dom] = _tensors(windows([t for t in val if t.domain == dom], d.window, d.window))
+        print(f"recover data: {len(self.source['feat'])} source windows ({len(src)} tracks), "
+              f"{len(self.target['feat'])} unlabelled target windows ({len(tgt)} tracks)", flush=True)
+
+    def train_dataloader(self):
+        from motionlab.train.data import ResumableLoader
+
+        return ResumableLoader(_Windows(self.source), self.cfg.data.batch_size, shuffle=True,
+                               seed=self.cfg.train.seed, drop_last=True, collate_fn=_collate)
+
+    def val_dataloader(self):
+        from torch.utils.data import DataLoader
+
+        return [DataLoader(_Windows(self.val[d]), batch_size=256, collate_fn=_collate) for d in ("synthetic", "real")]
+
+
+def _tensors(arrays: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in arrays.items()}
+
+
+class _Windows(torch.utils.data.Dataset):
+    def __init__(self, arrays: Dict[str, torch.Tensor]) -> None:
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return int(next(iter(self.arrays.values())).shape[0])
+
+    def __getitem__(self, i):
+        return i
+
+    def __getitems__(self, indices):
+        idx = torch.as_tensor(indices)
+        return {k: v[idx] for k, v in self.arrays.items()}
+
+
+def _collate(batch):
+    return batch

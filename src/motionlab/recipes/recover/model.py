@@ -1,0 +1,73 @@
+"""The temporal lifter of the ``recover`` recipe (plain ``nn.Module``s and their factory).
+
+:class:`Lifter` maps a box-normalised COCO-17 track to the outputs described in
+:mod:`motionlab.recipes.recover.geometry` for every frame. Each joint's confidence goes through a
+small learned embedding (shared by the joints) next to its masked coordinates; the box centre and log
+size join per frame. Two temporal backbones, chosen by ``arch``:
+
+* ``tcn``: VideoPose3D-style dilated residual 1D convolutions (dilations ``growth**i``; receptive field
+  ``1 + 2 * sum(growth**i)`` frames), fully convolutional over any length;
+* ``transformer``: a small pre-norm transformer encoder with sinusoidal positions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from motionlab.errors import MotionLabError, choices_error
+from motionlab.nn.conv import resnet1d
+from motionlab.recipes.recover.geometry import K, OUT_DIM
+
+
+class Lifter(nn.Module):
+    """``(feat (B, T, 17, 3), box (B, T, 3)) -> (B, T, OUT_DIM)``."""
+
+    def __init__(self, arch: str = "tcn", width: int = 128, depth: int = 4, dilation_growth: int = 3,
+                 heads: int = 4, conf_dim: int = 4, dropout: float = 0.1) -> None:
+        super().__init__()
+        if arch not in ("tcn", "transformer"):
+            raise choices_error("lifter arch", arch, ["tcn", "transformer"])
+        self.arch = arch
+        self.conf_embed = nn.Sequential(nn.Linear(1, conf_dim), nn.Tanh())
+        self.inp = nn.Linear(K * (2 + conf_dim) + 3, width)
+        self.drop = nn.Dropout(dropout)
+        if arch == "tcn":
+            self.backbone = resnet1d(width, depth, dilation_growth, reverse=False)
+        else:
+            layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout, batch_first=True, norm_first=True)
+            self.backbone = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.out = nn.Linear(width, OUT_DIM)
+        self.receptive_field = 1 + 2 * sum(dilation_growth ** i for i in range(depth)) if arch == "tcn" else -1
+
+    def forward(self, feat: Tensor, box: Tensor) -> Tensor:
+        if feat.ndim != 4 or feat.shape[-2:] != (K, 3) or box.shape != feat.shape[:2] + (3,):
+            raise MotionLabError(f"expected feat (B, T, 17, 3) and box (B, T, 3), got {tuple(feat.shape)} "
+                                 f"and {tuple(box.shape)}", place="input")
+        B, T = feat.shape[:2]
+        conf = feat[..., 2:3]
+        valid = (conf > 0).to(feat.dtype)
+        joint = torch.cat([feat[..., :2], self.conf_embed(conf) * valid], -1).reshape(B, T, -1)
+        h = self.drop(self.inp(torch.cat([joint, box], -1)))
+        if self.arch == "tcn":
+            h = self.backbone(h.transpose(1, 2)).transpose(1, 2)
+        else:
+            h = self.backbone(h + _positions(T, h.shape[-1], h.device, h.dtype))
+        return self.out(torch.relu(h))
+
+
+def _positions(T: int, d: int, device, dtype) -> Tensor:
+    pos = torch.arange(T, device=device, dtype=torch.float32)[:, None]
+    div = torch.exp(torch.arange(0, d, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / d))
+    pe = torch.zeros(T, d, device=device)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div[: d // 2])
+    return pe.to(dtype)
+
+
+def build_lifter(cfg) -> Lifter:
+    """The :class:`Lifter` of a :class:`~motionlab.recipes.recover.config.RecoverConfig`."""
+    m = cfg.model
+    return Lifter(m.arch, m.width, m.depth, m.dilation_growth, m.heads, m.conf_dim, m.dropout)
