@@ -12,7 +12,8 @@ Formats (see the project notes on formats):
   angles (Unitree order). The file carries no frame rate: 30 fps by convention.
 * ``beyondmimic``: the npz of whole_body_tracking's ``csv_to_npz.py``: ``fps`` = [50], ``joint_pos``
   / ``joint_vel`` (T, 29) in **Isaac order**, ``body_pos_w`` / ``body_quat_w`` (w first) /
-  ``body_lin_vel_w`` / ``body_ang_vel_w`` (T, 30, .) in Isaac body order. Written arrays are float32
+  ``body_lin_vel_w`` (each body's centre-of-mass velocity, as Isaac Lab reports it) /
+  ``body_ang_vel_w`` (T, 30, .) in Isaac body order. Written arrays are float32
   as in that converter; motionlab also adds ``joint_names`` and ``body_names`` (ignored by loaders
   that read only the keys above).
 * ``seulzx``: the robot keys of ``beyondmimic`` plus ``smplx_pose_body`` (T, 21, 6) stored as
@@ -327,27 +328,34 @@ def beyondmimic_arrays(motion: RobotMotion, fps: float = 50.0) -> Dict[str, np.n
     """The arrays of a BeyondMimic npz for ``motion`` resampled to ``fps``.
 
     Resampling as whole_body_tracking's ``csv_to_npz.py``: ``times = arange(0, (N-1)/fps_in,
-    1/fps_out)``, lerp for root position and joints, slerp for the root quaternion. Joint
-    velocities and body linear velocities: ``np.gradient`` along time (= ``torch.gradient``);
-    body angular velocities: central quaternion difference (the converter's root formula applied
-    to every body). Body poses come from motionlab's G1 FK (the converter reads them back from Isaac
-    Sim, whose body frames are the MJCF body frames). Float arrays are float32, ``fps`` is ``[fps]``.
+    1/fps_out)``, lerp for root position and joints, slerp for the root quaternion (so 300 frames at
+    30 fps become 499 at 50 fps, and the last input frame is not sampled). Velocities as the converter
+    sets them in Isaac Sim and reads them back: root linear velocity and joint velocities by
+    ``np.gradient`` along time (= ``torch.gradient``), root angular velocity by the central quaternion
+    difference; Isaac Lab applies the root velocity to the pelvis centre of mass and reports every
+    body's ``body_lin_vel_w`` at its **centre of mass** (the official MJCF inertials,
+    :data:`~motionlab.robots.g1.G1_BODY_COMS`) and ``body_ang_vel_w`` from the joint velocities; both
+    follow here from :func:`~motionlab.robots.g1_fk.g1_body_velocities`. Body poses come from
+    motionlab's G1 FK (Isaac Sim's body frames are the MJCF body frames). Float arrays are float32,
+    ``fps`` is ``[fps]``.
     """
-    from motionlab.robots.g1_fk import g1_fk
+    from motionlab.robots.g1_fk import g1_body_velocities, g1_fk
 
-    m = _unitree(motion, motion.meta.get("source")).resample(_check_fps(fps))
+    m = _unitree(motion, motion.meta.get("source")).resample(_check_fps(fps, place="argument fps"))
     dt = 1.0 / m.fps
     body_pos, body_quat = g1_fk(m.root_pos, m.root_quat, m.joint_pos, order="isaac")
-    joint_pos = unitree_to_isaac(m.joint_pos)
+    joint_vel = _gradient(m.joint_pos, dt)
+    lin_vel, ang_vel = g1_body_velocities(m.root_pos, m.root_quat, m.joint_pos, _gradient(m.root_pos, dt),
+                                          _so3_derivative(m.root_quat, dt), joint_vel, order="isaac")
     out_fps = int(round(m.fps)) if float(m.fps).is_integer() else m.fps
     arrays = {
         "fps": np.array([out_fps]),
-        "joint_pos": joint_pos,
-        "joint_vel": _gradient(joint_pos, dt),
+        "joint_pos": unitree_to_isaac(m.joint_pos),
+        "joint_vel": unitree_to_isaac(joint_vel),
         "body_pos_w": body_pos,
         "body_quat_w": body_quat,
-        "body_lin_vel_w": _gradient(body_pos, dt),
-        "body_ang_vel_w": _so3_derivative(body_quat, dt),
+        "body_lin_vel_w": lin_vel,
+        "body_ang_vel_w": ang_vel,
     }
     arrays = {k: (v.astype(np.float32) if k != "fps" else v) for k, v in arrays.items()}
     arrays["joint_names"] = np.array(ISAAC_JOINT_NAMES)
