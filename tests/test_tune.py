@@ -92,7 +92,7 @@ def _two_workers(url, tmp_path, trials=5):
     numbers = [int(p.name.split("_")[1]) for p in ran]
     assert sorted(numbers) == list(range(trials))  # none lost, none twice
     assert len({p.name.split("_")[2] for p in ran}) == 2  # both workers took part
-    study = optuna.load_study(study_name=name, storage=url)
+    study = optuna.load_study(study_name=name, storage=tune.normalize_url(url))
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == trials
     summary = tune.write_study_report(url, name, tmp_path)
@@ -117,6 +117,10 @@ def _postgres_url():
 
 def test_two_workers_share_a_postgresql_study(tmp_path):
     _two_workers(_postgres_url(), tmp_path)
+
+
+def test_two_workers_share_a_postgresql_grid(tmp_path):
+    _grid(tmp_path, _postgres_url())
 
 
 # --- the grid ablation ---------------------------------------------------------------------------
@@ -145,26 +149,30 @@ def _fake_run_one(spec, variant, seed, run_dir, overrides):
                                           "free_RootVelMAE": 0.1 * (seed + 1)}, {})
 
 
-def _grid_worker(file, out, url):
+def _grid_worker(file, out, url, name):
     from motionlab.train import ablation
 
     ablation._run_one = _fake_run_one
-    ablation.run_ablation(file, seeds=3, out_dir=out, storage=url, stale_after_s=2.0)
+    ablation.run_ablation(file, seeds=3, out_dir=out, storage=url, study=name, stale_after_s=2.0)
 
 
 def test_two_workers_share_a_grid_ablation(tmp_path):
+    _grid(tmp_path, f"sqlite:///{tmp_path / 'grid.db'}")
+
+
+def _grid(tmp_path, url):
     from optuna.trial import TrialState, create_trial
 
     from motionlab.train import ablation, grid
 
     file = _ablation_file(tmp_path)
-    url = f"sqlite:///{tmp_path / 'grid.db'}"
-    study = grid._study(url, "abl")
+    name = f"abl_{os.getpid()}_{time.time_ns()}"
+    study = grid._study(url, name)
     # an interrupted worker's claim (its heartbeat long silent) is taken over
     study.add_trial(create_trial(state=TrialState.RUNNING, user_attrs={grid.CELL: grid.cell_name("base", 1),
                                                                        grid.HEARTBEAT: time.time() - 600}))
     ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_grid_worker, args=(str(file), str(tmp_path / "out"), url)) for _ in range(2)]
+    procs = [ctx.Process(target=_grid_worker, args=(str(file), str(tmp_path / "out"), url, name)) for _ in range(2)]
     for p in procs:
         p.start()
     for p in procs:
@@ -177,7 +185,7 @@ def test_two_workers_share_a_grid_ablation(tmp_path):
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert len(results["runs"] if isinstance(results, dict) else results) == 6
     (tmp_path / "out" / "table.md").unlink()
-    ablation.report_ablation(file, seeds=3, out_dir=tmp_path / "out", storage=url, study="abl")
+    ablation.report_ablation(file, seeds=3, out_dir=tmp_path / "out", storage=url, study=name)
     assert (tmp_path / "out" / "table.md").is_file()
     with pytest.raises(MotionLabError, match="no finished runs"):
         ablation.report_ablation(file, seeds=3, out_dir=tmp_path / "empty")

@@ -39,7 +39,10 @@ def cell_name(variant: str, seed: int) -> str:
 def _study(storage: str, name: str):
     import optuna
 
+    from motionlab.train.tune import normalize_url
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = normalize_url(storage)
     try:
         return optuna.create_study(storage=storage, study_name=name, load_if_exists=True, direction="minimize")
     except Exception as e:

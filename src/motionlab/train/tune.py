@@ -51,7 +51,7 @@ KINDS = ("loguniform", "uniform", "int", "categorical")
 OVERFLOW = "budget_exceeded"
 
 __all__ = ["TuneSpec", "load_space", "set_path", "apply_params", "run_study", "write_study_report", "cpu_count",
-           "default_space", "add_parser"]
+           "default_space", "add_parser", "normalize_url"]
 
 
 @dataclass
@@ -229,12 +229,25 @@ def storage_url(storage: Optional[str], out: Path) -> str:
     return f"sqlite:///{(out / 'study.db').resolve()}"
 
 
+def normalize_url(url: str) -> str:
+    """A storage URL SQLAlchemy can open here: ``postgresql://`` names the installed driver
+    (``psycopg2``, the declared dependency, unless ``psycopg`` 3 is importable)."""
+    import importlib.util
+
+    if url.startswith(("postgresql://", "postgres://")):
+        rest = url.split("://", 1)[1]
+        driver = "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
+        return f"postgresql+{driver}://{rest}"
+    return url
+
+
 def open_study(url: str, name: str, direction: str = "minimize", seed: int = 0, pruner: Dict[str, int] = None,
                create: bool = True):
     """Load (or create) the study ``name`` in storage ``url`` (TPE sampler seeded, median pruner)."""
     import optuna
 
     pr = pruner or {}
+    url = normalize_url(url)
     sampler = optuna.samplers.TPESampler(seed=seed + os.getpid() % 1000, n_startup_trials=pr.get("sampler_startup", 5))
     median = optuna.pruners.MedianPruner(n_startup_trials=pr.get("startup_trials", 3),
                                          n_warmup_steps=pr.get("warmup_steps", 2))
@@ -405,6 +418,7 @@ def write_study_report(url: str, name: str, out: PathLike, spec: Optional[TuneSp
 
     out = Path(out)
     study = open_study(url, name, create=False)
+    url = normalize_url(url)
     trials = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(OVERFLOW) is None]
     rows = [{"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
              "run_dir": t.user_attrs.get("run_dir"), "duration_s": t.duration.total_seconds() if t.duration else None,
