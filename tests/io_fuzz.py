@@ -320,6 +320,9 @@ def cli_variants(files: Dict[str, Path], folder: Path, rng: np.random.Generator,
     out.append(Variant("dir-named-json", folder / "dir.json", True))
     (folder / "dir.bvh").mkdir(exist_ok=True)
     out.append(Variant("dir-named-bvh", folder / "dir.bvh", True))
+    kp_inf = json.loads(files["keypoints"].read_text())
+    kp_inf["frames"][0]["keypoints"][0] = 1e400  # json writes Infinity
+    add("kp-infinity", ".json", json.dumps(kp_inf), True)
     fj = json.loads(files["frame-json"].read_text())
     fj_nan = json.loads(files["frame-json"].read_text())
     fj_nan["Frames"][0]["RootYaw"] = 1e400  # json writes Infinity
