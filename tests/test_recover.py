@@ -1,0 +1,118 @@
+"""recover end to end: a brief training (source-only, then adapted to the unlabelled real-like tracks),
+``motionlab eval`` on both domains, ``motionlab recover`` on user files (BVH that motionlab and bvhio read
+alike, npz, the video), bad input, and (slow) the adaptation gain of the packaged tiny config."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from motionlab.errors import MotionLabError
+
+BRIEF = ["train.max_steps=300", "adapt.start_step=220", "adapt.threshold_every=20", "data.source_cameras=2",
+         "data.window=32", "data.stride=8", "data.batch_size=16", "train.val_every=-1", "train.log_every=10",
+         "train.checkpoint_every=1000", "model.width=64", "model.depth=3", "adapt.num_augmentations=2",
+         "adapt.alternating_ratio=1.0"]
+
+
+@pytest.fixture(scope="module")
+def brief_run(tiny_corpus, tmp_path_factory):
+    from motionlab.train.engine import evaluate, train
+
+    run = train("recover", run_dir=tmp_path_factory.mktemp("recover") / "r", overrides=BRIEF)
+    return run, evaluate(run)
+
+
+def test_brief_run_learns_and_logs_the_adaptation(brief_run):
+    run, m = brief_run
+    for dom in ("source", "target"):
+        for k in ("mpjpe", "pa_mpjpe", "accel_error", "wa_mpjpe100", "w_mpjpe100", "rte", "jitter", "foot_sliding"):
+            assert np.isfinite(m[f"{k}_{dom}"]), (k, dom)
+            assert np.isfinite(m[f"source_only/{k}_{dom}"])
+        assert m[f"mpjpe_{dom}"] < 0.9 * m[f"baseline_mpjpe_{dom}"]  # beats the mean training pose
+        assert m[f"pa_mpjpe_{dom}"] <= m[f"mpjpe_{dom}"]
+    assert "target_gain_pct" in m and "source_change_pct" in m
+    assert (run / "checkpoints" / "source_only.ckpt").is_file()
+    hist = json.loads((run / "history.json").read_text())
+    logged = set().union(*(r.keys() for r in hist["train"]))
+    for name in ("synthetic_loss", "real_loss", "discriminator_real_loss", "discriminator_fake_loss",
+                 "discriminator_adv_loss", "confidence_threshold", "pseudo_accepted", "reprojection_loss", "bone_loss"):
+        assert f"train/{name}" in logged, name
+    thr = [r["train/confidence_threshold"] for r in hist["train"] if "train/confidence_threshold" in r]
+    assert thr[0] == pytest.approx(0.7) and thr[-1] < thr[0]  # the threshold moves
+
+
+def _user_track(tiny_corpus, tmp_path):
+    from motionlab.data.synth.corpus import load_corpus
+    from motionlab.io.keypoints import read_keypoints
+
+    clip = [c for c in load_corpus(tiny_corpus)["clips"] if c["split"] == "test" and c["kind"] == "locomotion"][0]
+    kp = read_keypoints(clip["files"]["keypoints_real"])
+    # as a detector writes it: COCO results, one detection per frame, no image size, no fps
+    dets = [{"image_id": t, "category_id": 1, "score": 0.95,
+             "keypoints": [float(v) for j in range(17) for v in (*kp.xy[t, j], kp.conf[t, j])]}
+            for t in range(kp.num_frames)]
+    path = tmp_path / "track.json"
+    path.write_text(json.dumps(dets))
+    return path, kp
+
+
+def test_recover_cli_writes_bvh_npz_and_video(brief_run, tiny_corpus, tmp_path):
+    bvhio = pytest.importorskip("bvhio")
+    from motionlab.cli import main
+    from motionlab.io.bvh import read_bvh
+    from motionlab.io.npz import load_motion_npz
+
+    run, _ = brief_run
+    track, kp = _user_track(tiny_corpus, tmp_path)
+    out = tmp_path / "person.bvh"
+    assert main(["recover", str(track), "--run", str(run), "-o", str(out), "--render", str(tmp_path / "o.gif"),
+                 "--fps", "30", "--image-size", "1280x720"]) == 0
+    m = read_bvh(out)
+    assert m.num_frames == kp.num_frames and m.skeleton.num_joints == 22
+    root = bvhio.readAsHierarchy(str(out))
+    layout = root.layout()
+    root.loadPose(10)
+    ref = np.array([tuple(j.PositionWorld) for j, _, _ in layout], dtype=float)
+    ref = np.stack([ref[:, 0], -ref[:, 2], ref[:, 1]], -1) * m.meta["scale"]
+    idx = [m.skeleton.index(j.Name) for j, _, _ in layout]
+    np.testing.assert_allclose(m.positions()[10, idx], ref, atol=2e-4)
+    assert (tmp_path / "o.gif").stat().st_size > 10_000
+    assert main(["recover", str(track), "--run", str(run), "-o", str(tmp_path / "p.npz"), "--focal", "1500",
+                 "--image-size", "1920x1080"]) == 0
+    assert load_motion_npz(tmp_path / "p.npz").num_frames == kp.num_frames
+
+
+def test_recover_bad_input(brief_run, tmp_path):
+    from motionlab.io.keypoints import Keypoints2D
+    from motionlab.recipes.recover.tool import recover_file, recover_track
+
+    run, _ = brief_run
+    rng = np.random.default_rng(0)
+    short = Keypoints2D(30.0, rng.uniform(0, 100, (3, 17, 2)), np.ones((3, 17)), (640, 480), {"source": "s.json"})
+    with pytest.raises(MotionLabError, match="needs at least") as e:
+        recover_track(short, run)
+    assert e.value.file == "s.json" and "frame" in e.value.place
+    nobody = Keypoints2D(30.0, np.zeros((20, 17, 2)), np.zeros((20, 17)), (640, 480), {"source": "n.json"})
+    with pytest.raises(MotionLabError, match="no person"):
+        recover_track(nobody, run)
+    (tmp_path / "w.json").write_text(json.dumps({"frames": [[[1.0, 2.0, 0.9]] * 16] * 20}))
+    with pytest.raises(MotionLabError, match="17") as e:
+        recover_file(tmp_path / "w.json", run, tmp_path / "o.bvh")
+    assert "frames[0]" in e.value.place
+    with pytest.raises(MotionLabError, match="valid: .bvh, .npz"):
+        recover_file(tmp_path / "w.json", run, tmp_path / "o.txt")
+
+
+@pytest.mark.slow
+def test_tiny_adaptation_gain(tiny_corpus, tmp_path):
+    """The packaged tiny config: full adaptation vs a source-only run of the same length (test clips)."""
+    from motionlab.train.engine import evaluate, train
+
+    adapted = evaluate(train("recover", run_dir=tmp_path / "full"))
+    source = evaluate(train("recover", run_dir=tmp_path / "so", overrides=["adapt.enabled=false"]))
+    gain = (source["mpjpe_target"] - adapted["mpjpe_target"]) / source["mpjpe_target"]
+    assert gain >= 0.20, (source["mpjpe_target"], adapted["mpjpe_target"])
+    assert adapted["mpjpe_source"] <= 1.05 * source["mpjpe_source"]
