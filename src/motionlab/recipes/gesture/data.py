@@ -107,7 +107,8 @@ def speech_arrays(samples: np.ndarray, sr: int, fps: float, T: int) -> Tuple[np.
 
 
 def audio_frames(samples_len: int, sr: int, fps: float) -> int:
-    return int(np.floor(samples_len * fps / sr + 1e-9))
+    """Frames whose first sample lies inside ``samples_len`` samples (the last may be partly padded)."""
+    return int(np.ceil(samples_len * fps / sr - 1e-9))
 
 
 def _take_arrays(take: Take, cfg: GestureConfig) -> Dict[str, Any]:

@@ -1,0 +1,36 @@
+"""The gesture and dyadic part of ``motionlab demo``: a tiny gesture model trained on the corpus, a generated
+talking clip from held-out speech (video with its sound and waveform), and the metric table with the
+baselines; the dyadic responder is one more row set of the table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+from motionlab.demo import DemoContext, pick_clip
+
+#: steps of the demo's runs (the shipped tiny configs train longer; the demo must stay short)
+DEMO_OVERRIDES = ["model.vq.steps=80", "train.max_steps=200", "data.batch_size=8", "train.progress=none"]
+
+
+def section(ctx: DemoContext) -> List[str]:
+    from motionlab.recipes.gesture.evaluate import metric_table
+    from motionlab.recipes.gesture.tool import gesture_file
+    from motionlab.train.engine import evaluate, train
+
+    corpus, out = ctx.corpus, ctx.out
+    run = Path(train("gesture", config_path=ctx.configs / "gesture" / "tiny.yaml",
+                     overrides=[f"data.root={corpus}", *DEMO_OVERRIDES], run_dir=out / "runs" / "gesture"))
+    metrics = evaluate(run)
+    clip = pick_clip(ctx.clips, "talking", split="test") or pick_clip(ctx.clips, "talking")
+    media = ctx.media
+    report = gesture_file(corpus / clip["files"]["audio"], run, media / "gesture.npz",
+                          words=corpus / clip["files"]["words"], render=media / "gesture.mp4")
+    md = ["## Speech to gestures (tiny gesture model)", "",
+          f"Generated from the held-out speech of `{clip['id']}` (\"{clip['caption']}\") with its words, in 64-frame "
+          "chunks decoded once: [video with sound and waveform](media/gesture.mp4), "
+          "[BEAT2 npz](media/gesture.npz).", "",
+          f"```\n{report}\n```", "",
+          "Held-out clips, the model against its baselines (BC higher is better; FGD lower, in motionlab's own "
+          "autoencoder space: comparable within motionlab only):", "", metric_table(metrics), ""]
+    return md
