@@ -65,24 +65,24 @@ def test_guide_rules_are_warnings():
     st = cfg.freerun_stage_schedule
     st[1].trainer["freerun_weight"] = 0.4  # jump of 0.4 from stage 1
     st[2].trainer["freerun_weight"] = 0.2  # decreasing, and a final weight < 0.3
-    st[2].range = (18, 24)  # a gap: epoch 17 in no stage
+    st[2].range = (14, 18)  # a gap: epoch 13 in no stage
     w = "\n".join(validate_config(cfg))
     assert "jumps by +0.400" in w and "decreases from 0.4 to 0.2" in w and "at least 0.3" in w
-    assert "epochs 17-17 are in no stage" in w
-    st[2].range = (15, 24)
+    assert "epochs 13-13 are in no stage" in w
+    st[2].range = (11, 18)
     assert "ranges overlap" in "\n".join(validate_config(cfg))
 
 
 def test_teacher_forcing_modes():
-    cfg = _cfg()  # epoch_linear from epoch 8 (1.0) to 20 (0.0)
-    assert teacher_forcing_ratio(cfg, 1) == 1.0 and teacher_forcing_ratio(cfg, 8) == 1.0
-    assert teacher_forcing_ratio(cfg, 14) == pytest.approx(0.5)
-    assert teacher_forcing_ratio(cfg, 14.5) == pytest.approx(0.5)  # whole epochs
-    assert teacher_forcing_ratio(cfg, 24) == 0.0
-    assert teacher_forcing_ratio(cfg, 14, tf_max=0.75) == pytest.approx(0.375)
+    cfg = _cfg()  # epoch_linear from epoch 6 (1.0) to 15 (0.0)
+    assert teacher_forcing_ratio(cfg, 1) == 1.0 and teacher_forcing_ratio(cfg, 6) == 1.0
+    assert teacher_forcing_ratio(cfg, 9) == pytest.approx(2 / 3)
+    assert teacher_forcing_ratio(cfg, 9.5) == pytest.approx(2 / 3)  # whole epochs
+    assert teacher_forcing_ratio(cfg, 18) == 0.0
+    assert teacher_forcing_ratio(cfg, 9, tf_max=0.75) == pytest.approx(0.5)
     step = _cfg("train.tf_mode=step_linear")
-    assert teacher_forcing_ratio(step, 14.5) == pytest.approx(0.4583333)
-    assert teacher_forcing_ratio(_cfg("train.tf_mode=constant", "train.tf_max=0.6"), 20) == 0.6
+    assert teacher_forcing_ratio(step, 9.5) == pytest.approx(1 - 3.5 / 9)
+    assert teacher_forcing_ratio(_cfg("train.tf_mode=constant", "train.tf_max=0.6"), 15) == 0.6
 
 
 def test_soft_phase_from_contacts_only():

@@ -15,7 +15,7 @@ from typing import Dict, Optional, Union
 import numpy as np
 import torch
 
-from motionlab.errors import MotionLabError
+from motionlab.errors import MotionLabError, choices_error
 
 PathLike = Union[str, "os.PathLike[str]"]
 CONTROL_KEYS = ("speed", "turn", "side")
@@ -29,8 +29,7 @@ def parse_control(text: str) -> Dict[str, float]:
         key, _, value = part.partition("=")
         key = key.strip()
         if key not in CONTROL_KEYS:
-            raise MotionLabError(f"unknown control {key!r}; valid choices: {', '.join(CONTROL_KEYS)}",
-                                 place="--control")
+            raise choices_error("control", key, CONTROL_KEYS, place="--control")
         try:
             out[key] = float(value)
         except ValueError:
