@@ -104,9 +104,9 @@ def base_motion(seed: int = 0, T: int = 12, identity_spine: bool = False) -> Mot
                   meta={"caption": "test"})
 
 
-#: SMPL-22 joints whose rest orientation is a body part standing upright (trunk, neck) or flat (feet) in
-#: every rig: a disguise turns them together (trunk) or about the vertical only (feet).
-TRUNK = [0, 3, 6, 9, 12]
+#: SMPL-22 joints whose rest orientation is a body part standing upright or neutral (trunk, neck, head,
+#: collars) or flat (feet) in every rig: a disguise turns them together (trunk) or about the vertical only (feet).
+TRUNK = [0, 3, 6, 9, 12, 13, 14, 15]
 FEET = [7, 8, 10, 11]
 
 

@@ -250,6 +250,11 @@ def _path_length(parents: np.ndarray, offsets: np.ndarray, a: int, b: int) -> fl
 #: bone: where a rig puts its hip joints, its first spine joint or its clavicles relative to the root,
 #: and how its rest spine curves, are rig conventions, not posture.
 _TRUNK = ("pelvis", "spine1", "spine2", "spine3")
+#: Joints whose rest pose is the same neutral one in every rig (head level, shoulders not shrugged)
+#: while their rest bones depend on where the rig puts the joints (CMU's ``Neck`` sits on the chest,
+#: SMPL's at the base of the neck): they take the trunk's rest alignment, so a source at rest gives
+#: the SMPL body at rest, and their motion relative to the chest carries over.
+_NEUTRAL = ("neck", "head", "left_collar", "right_collar")
 _FOOT_JOINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
 
 
@@ -293,21 +298,22 @@ def rest_alignment(src, mapping: Dict[str, str], target) -> Dict[int, np.ndarray
     """Rest-alignment rotations ``{SMPL joint index: A_j (3, 3)}`` from ``target`` (the SMPL-22 body)
     to the source skeleton ``src`` (both at rest: identity rotations, so world = local vectors).
 
-    ``world_smpl_j = world_source_j @ A_j``. Three kinds of joints:
+    ``world_smpl_j = world_source_j @ A_j``, by kind of joint:
 
-    * limbs (hips, knees, neck, collars, shoulders, elbows): the parent's rotation, then a turn about
-      the body's forward axis (the frontal-plane difference: an A-pose arm, CMU's splayed rest legs),
-      then the smallest rotation left, so the SMPL bone points where the source's points and the
-      twist about it follows the parent's. A bone of zero length in the
-      source (CMU's ``Neck`` and ``LeftShoulder`` sit on their parents) is measured to the
-      next mapped joint below that is not on top of it, on both bodies;
     * the trunk (:data:`_TRUNK`: pelvis, spine, chest): one rotation, the frame of the pelvis-to-head
       line and the hip line fitted onto the source's: an upright source rest
       pose gives the upright SMPL rest trunk whatever the rig's joint placement and spine curve;
+    * the neck, the head and the collars (:data:`_NEUTRAL`): the trunk's rotation;
+    * limbs (hips, knees, shoulders, elbows, wrists): the parent's rotation, then a turn about
+      the body's forward axis (the frontal-plane difference: an A-pose arm, CMU's splayed rest legs),
+      then the smallest rotation left, so the SMPL bone points where the source's points and the
+      twist about it follows the parent's. A bone of zero length in the
+      source (a joint on top of its child) is measured to the
+      next mapped joint below that is not on top of it, on both bodies;
     * the feet (ankle and toe): the rest feet stand flat in every rig, so only the heading of the foot
       (ankle to toe on the ground) is matched, a rotation about the vertical;
 
-    leaves (head, wrists) point their tips (End Site, else the mean of their children) where the
+    leaves (the wrists) point their tips (End Site, else the mean of their children) where the
     source's do; a joint with nothing to measure takes its parent's rotation.
     """
     src_rest, _ = src.rest_fk()
@@ -337,7 +343,7 @@ def rest_alignment(src, mapping: Dict[str, str], target) -> Dict[int, np.ndarray
         if name not in mapping:
             continue
         A = None
-        if name in _TRUNK:
+        if name in _TRUNK or name in _NEUTRAL:
             if trunk is None:
                 up = vectors("pelvis", "head")
                 lat = src_rest[sidx["left_hip"]] - src_rest[sidx["right_hip"]]
