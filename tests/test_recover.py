@@ -11,9 +11,8 @@ import pytest
 
 from motionlab.errors import MotionLabError
 
-BRIEF = ["train.max_steps=300", "adapt.start_step=220", "adapt.threshold_every=20", "data.source_cameras=2",
-         "data.window=32", "data.stride=8", "data.batch_size=16", "train.val_every=-1", "train.log_every=10",
-         "train.checkpoint_every=1000", "model.width=64", "model.depth=3", "adapt.num_augmentations=2",
+BRIEF = ["train.max_steps=260", "adapt.start_step=200", "adapt.threshold_every=20", "data.source_cameras=2",
+         "train.val_every=-1", "train.log_every=10", "train.checkpoint_every=1000", "adapt.num_augmentations=2",
          "adapt.alternating_ratio=1.0"]
 
 
@@ -31,7 +30,7 @@ def test_brief_run_learns_and_logs_the_adaptation(brief_run):
         for k in ("mpjpe", "pa_mpjpe", "accel_error", "wa_mpjpe100", "w_mpjpe100", "rte", "jitter", "foot_sliding"):
             assert np.isfinite(m[f"{k}_{dom}"]), (k, dom)
             assert np.isfinite(m[f"source_only/{k}_{dom}"])
-        assert m[f"mpjpe_{dom}"] < 0.9 * m[f"baseline_mpjpe_{dom}"]  # beats the mean training pose
+        assert m[f"mpjpe_{dom}"] < 0.85 * m[f"baseline_mpjpe_{dom}"]  # beats the mean training pose
         assert m[f"pa_mpjpe_{dom}"] <= m[f"mpjpe_{dom}"]
     assert "target_gain_pct" in m and "source_change_pct" in m
     assert (run / "checkpoints" / "source_only.ckpt").is_file()

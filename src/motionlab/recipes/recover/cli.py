@@ -8,6 +8,16 @@ import argparse
 from motionlab.cli import _positive
 
 
+def _pixels(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < v < 1e6:
+        raise argparse.ArgumentTypeError(f"focal length must be positive pixels, got {text!r}")
+    return v
+
+
 def _size(text: str):
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -34,7 +44,7 @@ def add_parser(sub) -> None:
     s.add_argument("-o", "--output", required=True, help=".bvh or .npz (motionlab npz)")
     s.add_argument("--render", default=None, help="also write a video: camera view and world side by side (mp4/gif)")
     s.add_argument("--fps", type=_positive, default=None, help="the track's frame rate (default: the file's, else 30)")
-    s.add_argument("--focal", type=_positive, default=None, help="focal length in pixels (default: image diagonal)")
+    s.add_argument("--focal", type=_pixels, default=None, help="focal length in pixels (default: image diagonal)")
     s.add_argument("--image-size", type=_size, default=None, help="WIDTHxHEIGHT when the file has none")
     s.add_argument("--person", default=None, help="track / person id when the file has several (default: longest)")
     s.set_defaults(fn=run)
