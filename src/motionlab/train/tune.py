@@ -378,7 +378,7 @@ def run_study(recipe: str, space: Optional[PathLike] = None, trials: int = 20, s
     if workers > 1:
         per = threads_per_worker(workers)
         cmd = [sys.executable, "-m", "motionlab.cli", "tune", recipe, "--trials", str(trials), "--storage", url,
-               "--study", name, "--out", str(out), "--threads", str(per), "--no-report", "--seed"]
+               "--study", name, "--out", str(out), "--threads", str(per), "--no-report"]
         if space:
             cmd += ["--space", str(space)]
         for c in config or ():
@@ -386,7 +386,7 @@ def run_study(recipe: str, space: Optional[PathLike] = None, trials: int = 20, s
         env = dict(os.environ, OMP_NUM_THREADS=str(per), MKL_NUM_THREADS=str(per))
         print(f"tune: {workers} workers x {per} torch threads on {cpu_count()} cores, study {name!r} in {url}",
               flush=True)
-        procs = [subprocess.Popen(cmd[:-1] + ["--seed", str(seed + 1 + i)] + list(overrides), env=env)
+        procs = [subprocess.Popen(cmd + ["--seed", str(seed + 1 + i)] + list(overrides), env=env)
                  for i in range(workers)]
         codes = [p.wait() for p in procs]
         if any(codes):

@@ -49,6 +49,7 @@ class PredictorTrainConfig(TrainConfig):
     tf_end_epoch: int = 19
     tf_max: float = 1.0
     tf_min: float = 0.0
+    noise_std: float = 0.0  # Gaussian noise on the fed frames during training (normalised units): learn to recover
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
 
 

@@ -68,6 +68,7 @@ class PredictorModule(RecipeModule):
             kwargs = {"gradnorm": {"alpha": a.alpha, "rate": a.rate}, "dwa": {"temperature": a.temperature}}.get(a.method, {})
             self.balancer = build_balancer(a.method, list(a.terms), **kwargs)
         self._noted_stages: set = set()
+        self._contrib: Dict[str, float] = {}
         self._val: Dict[str, List[np.ndarray]] = {}
 
     # -- setup ------------------------------------------------------------------------------------
@@ -112,6 +113,8 @@ class PredictorModule(RecipeModule):
     def teacher_pass(self, x: torch.Tensor, controls: torch.Tensor, tf: float) -> Dict[str, torch.Tensor]:
         """Scheduled sampling over a window: predictions of frames ``2..W-1``, the inputs actually fed."""
         W = x.shape[1]
+        if self.training and self.cfg.train.noise_std > 0:  # noisy inputs, clean targets (in ``losses``)
+            x = x + self.cfg.train.noise_std * torch.randn_like(x)
         if tf >= 1.0:  # every input is true: one batched call
             o = self.model(x[:, 1:W - 1], x[:, 0:W - 2], controls[:, 1:W - 1])
             return {"pred": o["next"], "contact_logits": o["contact_logits"], "gait_logits": o["gait_logits"],
@@ -184,19 +187,26 @@ class PredictorModule(RecipeModule):
         need_fr = self.weight("freerun") > 0 or "freerun" in names
         terms = self.losses(batch, tf, need_fr)
         total, weighted, adaptive = self.total(terms)
-        shares, notes = group_shares({k: float(v.detach()) for k, v in weighted.items()})
+        shares, _ = group_shares({k: float(v.detach()) for k, v in weighted.items()})
         logged: Dict[str, Any] = {"loss": total, **terms, "tf_ratio": tf, "freerun_weight": self.weight("freerun")}
         self.log_losses(logged, "train", batch_size=batch[STREAM].shape[0])
         for g, v in shares.items():
             self.log(f"loss_group/{g}", v, on_step=True, on_epoch=False)
         for n, w in adaptive.items():
             self.log(f"adaptive_loss/{n}", w, on_step=True, on_epoch=False)
-        label = self.stage_label or "all"
-        if notes and self.cfg.loss.group_warnings and label not in self._noted_stages and batch_idx >= 2:
-            self._noted_stages.add(label)
-            for n in notes:
-                log.warning("loss groups (stage %s): %s", label, n)
+        for k, v in weighted.items():
+            self._contrib[k] = self._contrib.get(k, 0.0) + float(v.detach())
         return total
+
+    def on_train_epoch_end(self) -> None:
+        """The guide's group-share warnings, once per stage, from the mean contributions of its first epoch."""
+        label = self.stage_label or "all"
+        if self._contrib and self.cfg.loss.group_warnings and label not in self._noted_stages:
+            self._noted_stages.add(label)
+            shares, notes = group_shares(self._contrib)
+            for n in notes:
+                log.warning("loss groups (stage %s, epoch %d): %s", label, self.current_epoch + 1, n)
+        self._contrib = {}
 
     def validation_step(self, batch, batch_idx):
         x = batch[STREAM]
