@@ -114,6 +114,19 @@ def test_model_flows_and_loss_terms():
     assert torch.allclose(m.retarget(xh), m.robot_decoder(m.quantizer(m.encode_human(xh)).z_q))
     with pytest.raises(MotionLabError):
         m(xh, xr[:, :8])
+    # the decoder's other inputs: the continuous latent beside the codes, or a per-frame head on the
+    # human frame (zero at initialisation, added on the human flow and at inference only)
+    for how in ("quantized+continuous", "quantized+frames"):
+        torch.manual_seed(0)
+        m2 = RetargetModel(136, 29, encoder="simple", quantizer="fsq", latent_dim=8, down_t=2,
+                           encoder_kwargs={"width": 16}, quantizer_kwargs={"levels": [5, 5, 5]}, decoder_input=how)
+        out2 = m2.losses(xh, xr)["out"]
+        assert out2["cross"].shape == out2["recon"].shape == (3, 16, 29)
+        m2.eval()
+        z = m2.encode_human(xh)
+        assert torch.allclose(m2.retarget(xh), m2.decode(m2.quantizer(z).z_q, z))
+    with pytest.raises(MotionLabError, match="decoder_input"):
+        RetargetModel(136, 29, decoder_input="frames")
 
 
 def test_window_starts_and_blending():
@@ -181,7 +194,7 @@ def trained(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a small model trains fastest on one thread, above all on a busy machine
     try:
-        train("retarget", run_dir=run, overrides=["train.max_steps=600", "train.val_every=-1", "train.progress=none"])
+        train("retarget", run_dir=run, overrides=["train.val_every=-1", "train.progress=none"])  # tiny.yaml
     finally:
         torch.set_num_threads(threads)
     return run
@@ -202,15 +215,15 @@ def metrics(trained):
     return evaluate(trained, max_clips=6)
 
 
-def test_cross_reconstruction_beats_mean_pose_and_matches_lookup(metrics):
+def test_learned_retargeter_beats_both_baselines(metrics):
     mae = metrics["cross_joint_mae_rad"]
     assert mae < 0.6 * metrics["baseline_mean_pose_joint_mae_rad"]
     assert metrics["cross_mpjpe_mm"] < 0.6 * metrics["baseline_mean_pose_mpjpe_mm"]
     assert metrics["cross"] < 0.6 * metrics["baseline_mean_pose_nmse"]
-    # close to a lookup in the training set (which sees every training window at test time)
-    assert mae < 1.4 * metrics["baseline_nearest_neighbour_joint_mae_rad"]
-    assert metrics["cross_mpjpe_mm"] < 1.3 * metrics["baseline_nearest_neighbour_mpjpe_mm"]
-    assert metrics["cross"] < 1.2 * metrics["baseline_nearest_neighbour_nmse"]
+    # at least 20% below a lookup in the training pairs (which sees every training window at test time)
+    assert mae < 0.8 * metrics["baseline_nearest_neighbour_joint_mae_rad"]
+    assert metrics["cross_mpjpe_mm"] < 0.8 * metrics["baseline_nearest_neighbour_mpjpe_mm"]
+    assert metrics["cross"] < metrics["baseline_nearest_neighbour_nmse"]
     # the study's numbers are all present and sane
     for k in ("recon", "cross", "align", "align_raw", "vel", "jerk", "jerk_gt", "jerk_gap", "perplexity",
               "perplexity_joint", "dead_code_ratio", "domain_overlap_classifier", "domain_separability"):
@@ -224,14 +237,21 @@ def test_cross_reconstruction_beats_mean_pose_and_matches_lookup(metrics):
     assert metrics["jerk_gap"] == pytest.approx(abs(metrics["jerk"] / metrics["jerk_gt"] - 1.0))
     assert metrics["jerk_gap"] < 1.0  # not over-smoothed to a mean pose (which scores exactly 1)
     assert metrics["domain_separability"] == pytest.approx(2 * abs(metrics["domain_overlap_classifier"] - 0.5))
-    # the two encoders learned to meet: relative misalignment far below unrelated latents (~2), and a
-    # domain classifier on the latents far from perfect separation
+    # the two encoders learned to meet: relative misalignment far below unrelated latents (~2); with the
+    # per-frame head carrying the exact pose, a linear classifier still tells the pooled latents apart
+    # (domain_separability is reported, not asserted)
     assert 0.0 <= metrics["align"] < 0.5
-    assert metrics["domain_separability"] < 0.5
+    assert 0.0 <= metrics["domain_separability"] <= 1.0
     rmse = metrics["cross_joint_rmse_per_joint_rad"]
     assert len(rmse) == 29 and all(v >= metrics["cross_joint_mae_per_joint_rad"][k] - 1e-12 for k, v in rmse.items())
     assert np.sqrt(np.mean(np.square(list(rmse.values())))) == pytest.approx(metrics["cross_joint_rmse_rad"])
-    assert 0.0 <= metrics["clip_limit_violation_frames"] <= 1.0
+    # whole held-out clips through the tool: inside the official limits before the hard clamp (the
+    # network's own output is reported beside), robot feet that skate little more than the ground truth's
+    assert metrics["clip_limit_violation_frames"] < 0.01
+    assert 0.0 <= metrics["clip_network_limit_violation_frames"] <= 1.0
+    assert metrics["clip_foot_skating_gap"] == pytest.approx(
+        abs(metrics["clip_foot_skating_ratio"] - metrics["clip_foot_skating_ratio_gt"]))
+    assert metrics["clip_foot_skating_gap"] < 0.03
     assert metrics["clip_joint_mae_rad"] < 0.6 * metrics["baseline_mean_pose_joint_mae_rad"]
     assert Path(metrics["plots"][0]).is_file()
 
@@ -332,6 +352,43 @@ def test_root_follows_human_and_feet_touch_ground(trained, corpus):
     assert foot_skating_ratio(soles, robot.fps) < 0.08
 
 
+def test_cmu_rig_bvh_gives_the_same_upright_robot(trained, corpus, tmp_path):
+    """A held-out walk written as a CMU-layout BVH in inches (zero-length LowerBack, hips in front of
+    the root, splayed rest legs) gives the robot the SMPL-22 clip gives: upright, soles on the floor
+    that do not slide."""
+    from test_mapping import rig
+
+    from motionlab.core.rotations import quat_to_matrix
+    from motionlab.eval.metrics import foot_skating_ratio
+    from motionlab.io.bvh import read_bvh, write_bvh
+    from motionlab.recipes.retarget.root import g1_soles
+    from motionlab.recipes.retarget.tool import read_human_file, retarget_motion
+    from motionlab.robots.g1_fk import g1_fk
+
+    from motionlab.core.mapping import to_smpl22
+
+    bvh, _ = _held_out_bvh(corpus)
+    human = to_smpl22(read_human_file(bvh))  # the joints in SMPL-22 order, as the rig builder wants them
+    src, units = rig("cmu", human)
+    write_bvh(tmp_path / "cmu.bvh", src, units=units)
+    cmu = read_bvh(tmp_path / "cmu.bvh", units="inch")
+    robot, report = retarget_motion(cmu, trained)
+    ref, _ = retarget_motion(human, trained)
+    up = quat_to_matrix(robot.root_quat)[:, :, 2]
+    tilt = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
+    ref_tilt = np.degrees(np.arccos(np.clip(quat_to_matrix(ref.root_quat)[:, 2, 2], -1.0, 1.0)))
+    assert tilt.mean() < 6.0 and np.abs(tilt - ref_tilt).max() < 1.0  # upright, as from the SMPL-22 clip
+    assert np.abs(robot.joint_pos - ref.joint_pos).mean() < 0.01
+    assert report["limit_violation_frames"] < 0.01
+    pos, quat = g1_fk(robot.root_pos, robot.root_quat, robot.joint_pos, order="isaac")
+    soles = g1_soles(pos, quat)
+    lowest = soles[..., 2].reshape(robot.num_frames, -1).min(axis=1)
+    assert abs(lowest.min()) < 1e-6 and np.quantile(lowest, 0.5) < 0.02  # standing on the floor
+    rpos, rquat = g1_fk(ref.root_pos, ref.root_quat, ref.joint_pos, order="isaac")
+    skate = foot_skating_ratio(soles.mean(axis=2), robot.fps)
+    assert skate <= foot_skating_ratio(g1_soles(rpos, rquat).mean(axis=2), ref.fps) + 0.01 and skate < 0.03
+
+
 def test_no_seam_jumps_on_long_clip(trained):
     from motionlab.data.synth.locomotion import generate_locomotion
     from motionlab.eval.metrics import acceleration, seam_discontinuity
@@ -361,7 +418,9 @@ def test_no_seam_jumps_on_long_clip(trained):
     cut_starts = window_starts(T, rt.window, 0)[1:]
     acc_cut = np.abs(acceleration(q_cut, rt.fps)).mean(axis=1)
     cut_at = np.concatenate([acc_cut[max(0, s - 2):s + 1] for s in cut_starts])
-    assert seam_discontinuity(q_cut, cut_starts, rt.fps, order=2) > 1.5 * blended
+    # (the per-frame head does not depend on the window, so cut seams jump less than they would
+    # through the windowed decoder alone)
+    assert seam_discontinuity(q_cut, cut_starts, rt.fps, order=2) > 1.2 * blended
     assert cut_at.max() > 1.5 * acc[inside].max() or cut_at.mean() > 1.25 * acc[inside].mean()
 
 
@@ -432,6 +491,39 @@ def test_paired_folders_bvh_and_csv(corpus, tmp_path):
     clips = np.asarray(data.arrays["train__clip"])
     assert batch["clip"].tolist() == clips[[5, 0, 3]].tolist() and ds[3]["clip"] == int(clips[3])
     assert len(np.unique(clips)) > 1
+
+
+def test_soft_limits_stay_inside_and_leave_the_interior_alone():
+    from motionlab.recipes.retarget.tool import soft_limits
+
+    lo, hi = np.array([-1.0, 0.0]), np.array([1.0, 0.1])
+    q = np.array([[0.5, 0.05], [0.97, 0.2], [5.0, -3.0], [-0.99, 0.024]])
+    out = soft_limits(q, lo, hi, margin=0.03)
+    assert np.all(out >= lo) and np.all(out <= hi)
+    assert out[0, 0] == 0.5 and out[0, 1] == 0.05  # more than the margin inside: unchanged
+    # inside the band: top + m tanh(d / m), hand-computed (joint 1's band is range / 4 = 0.025 wide)
+    assert out[1, 0] == pytest.approx(0.97)
+    assert out[1, 1] == pytest.approx(0.075 + 0.025 * np.tanh((0.2 - 0.075) / 0.025))
+    assert out[3, 1] == pytest.approx(0.025 - 0.025 * np.tanh((0.025 - 0.024) / 0.025))
+    assert out[2, 0] == pytest.approx(0.97 + 0.03 * np.tanh(4.03 / 0.03))
+    # continuous with slope 1 where the band starts
+    eps = 1e-6
+    assert (soft_limits(np.array([0.97 + eps]), lo[:1], hi[:1]) - 0.97) / eps == pytest.approx(1.0, abs=1e-4)
+
+
+def test_anchor_stance_feet_ignores_a_skimming_swing_foot():
+    from motionlab.recipes.retarget.root import anchor_stance_feet
+
+    T = 20
+    human_root = np.stack([0.015 * np.arange(T), np.zeros(T)], 1)
+    feet = np.zeros((T, 2, 4, 3))
+    feet[:, 0, :, :2] = np.array([0.2, 0.1])  # planted, still in the world along the human path
+    feet[:, 1, :, :2] = np.stack([0.04 * np.arange(T), np.full(T, -0.1)], 1)[:, None]  # swinging forward
+    feet[:, 1, :, 2] = 0.035  # ... just below the contact band's top (contact weight 0.25)
+    out = anchor_stance_feet(human_root, feet, pull=0.0)
+    # the root steps keep the planted foot still (as given along the human path: no root motion beyond it)
+    moved = (feet[:, 0, 0, :2] - human_root) + out  # the planted foot's world position under the new root
+    assert np.abs(np.diff(moved, axis=0)).max() < 0.04 * 0.25 ** 4 + 1e-9
 
 
 def test_anchor_stance_feet_keeps_a_planted_foot_still():

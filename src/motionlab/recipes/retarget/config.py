@@ -26,6 +26,7 @@ class RetargetModelConfig:
     quantizer: str = "hybrid"  # vq | ema | rvq | fsq | lfq | hybrid
     quantizer_kwargs: Dict[str, Any] = field(default_factory=dict)
     human_root: bool = True  # the human encoder reads the 10 root channels (False: the study's 126 joint channels)
+    decoder_input: str = "quantized"  # "quantized" (the study's) | "quantized+continuous" (codes and the continuous latent)
 
 
 @dataclass

@@ -27,7 +27,9 @@ On the held-out windows (the ``test`` split, else ``val``), with the run's norma
 
 and on the held-out *clips*, through the whole tool (:class:`~.tool.Retargeter`: windows, blending,
 limits, root): joint MAE, keypoint MPJPE root-relative and global, limit and velocity-limit
-violations before clamping, robot foot skating (and the ground truth's), seam discontinuity.
+violations before clamping (after the smooth limits) and of the network's own output
+(``clip_network_limit_violation_frames``), robot foot skating, the ground truth's and their gap
+``clip_foot_skating_gap``, seam discontinuity.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ RETARGET_DIRECTIONS: Dict[str, str] = {
     **{f"{p}{k}": "lower" for p in ("cross_", "recon_", "baseline_mean_pose_", "baseline_nearest_neighbour_")
        for k in ("joint_mae_rad", "joint_rmse_rad", "nmse", "mpjpe_mm")},
     **{f"clip_{k}": "lower" for k in ("joint_mae_rad", "mpjpe_global_mm", "mpjpe_root_relative_mm",
-                                       "limit_violation_frames", "limit_max_excess_rad", "velocity_violation_steps",
-                                       "velocity_max_excess_rad_s", "foot_skating_ratio", "seam_discontinuity_acc")},
+                                       "limit_violation_frames", "network_limit_violation_frames", "limit_max_excess_rad", "velocity_violation_steps",
+                                       "velocity_max_excess_rad_s", "foot_skating_ratio", "foot_skating_gap",
+                                       "seam_discontinuity_acc")},
+    "clip_foot_skating_ratio_gt": "none",
 }
 
 
@@ -232,6 +236,7 @@ def clip_metrics(rt, clips, max_clips: Optional[int] = 32) -> Dict[str, Any]:
         add("mpjpe_global_mm", mpjpe(pp[:, kp], gp[:, kp]))
         add("mpjpe_root_relative_mm", mpjpe(pp[:, kp], gp[:, kp], root=0))
         add("limit_violation_frames", report["limit_violation_frames"])
+        add("network_limit_violation_frames", report["network_limit_violation_frames"])
         add("limit_max_excess_rad", report["limit_max_excess_rad"])
         add("velocity_violation_steps", report["velocity_violation_steps"])
         add("velocity_max_excess_rad_s", report["velocity_max_excess_rad_s"])
@@ -247,7 +252,11 @@ def clip_metrics(rt, clips, max_clips: Optional[int] = 32) -> Dict[str, Any]:
         if seams and min(seams) >= 2 and T - max(seams) >= 2:
             # a seam of the cross-fade is where a window's ramp starts, i.e. each later window's start
             add("seam_discontinuity_acc", seam_discontinuity(pred.joint_pos, seams, rt.fps, order=2))
-    return {f"clip_{k}": float(np.mean(v)) for k, v in rows.items()} | {"clips": len(clips)}
+    out = {f"clip_{k}": float(np.mean(v)) for k, v in rows.items()} | {"clips": len(clips)}
+    if "clip_foot_skating_ratio" in out and "clip_foot_skating_ratio_gt" in out:
+        # the target: the robot's feet skate no more than the ground truth's (within 1 point)
+        out["clip_foot_skating_gap"] = abs(out["clip_foot_skating_ratio"] - out["clip_foot_skating_ratio_gt"])
+    return out
 
 
 def plot_latents(ph: np.ndarray, pr: np.ndarray, labels: np.ndarray, styles: List[str], out_dir: Path,

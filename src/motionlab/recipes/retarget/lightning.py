@@ -27,7 +27,8 @@ def build_retarget_model(cfg: RetargetConfig) -> RetargetModel:
         enc_kw = {"width": m.width, "num_layers": m.depth}
     return RetargetModel(STREAM_DIMS[human], STREAM_DIMS[robot], encoder=m.encoder, quantizer=m.quantizer,
                          latent_dim=m.latent_dim, down_t=m.down_t, encoder_kwargs=enc_kw,
-                         quantizer_kwargs=dict(m.quantizer_kwargs), human_root=m.human_root)
+                         quantizer_kwargs=dict(m.quantizer_kwargs), human_root=m.human_root,
+                         decoder_input=m.decoder_input)
 
 
 class RetargetModule(RecipeModule):

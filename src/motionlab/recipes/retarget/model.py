@@ -32,8 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from motionlab.errors import MotionLabError
+from motionlab.errors import MotionLabError, choices_error
 from motionlab.nn.registry import build_decoder, build_encoder, build_quantizer
+
+#: What the robot decoder reads (see :class:`RetargetModel`).
+DECODER_INPUTS = ("quantized", "quantized+continuous", "quantized+frames")
 
 #: Loss terms of :meth:`RetargetModel.losses`, in the order they are logged.
 LOSS_TERMS = ("recon", "cross", "align", "nce", "vel", "vq")
@@ -101,13 +104,23 @@ class RetargetModel(nn.Module):
         quantizer_kwargs: options of the quantizer.
         human_root: whether the human encoder reads the 10 root channels (else joints only).
         root_channels: how many leading human channels are root channels.
+        decoder_input: ``"quantized"`` (the study's: the decoder reads the quantized latent only) or
+            ``"quantized+continuous"`` (the quantized latent and the encoder's continuous latent side by
+            side: the codes carry the motion's discrete structure, the continuous latent the fine detail
+            the codebook rounds away; both flows and inference feed the decoder the same way), or
+            ``"quantized+frames"``: the quantized latent, plus a per-frame head on the human frame
+            itself (a zero-initialised MLP whose output is added to the decoder's on the human flow
+            and at inference): the codes carry the window's motion, the frame its exact pose.
     """
 
     def __init__(self, human_dim: int, robot_dim: int = 29, *, encoder: str = "resnet", quantizer: str = "hybrid",
                  latent_dim: int = 64, down_t: int = 2, encoder_kwargs: Optional[Dict[str, Any]] = None,
                  quantizer_kwargs: Optional[Dict[str, Any]] = None, human_root: bool = True,
-                 root_channels: int = 10) -> None:
+                 root_channels: int = 10, decoder_input: str = "quantized") -> None:
         super().__init__()
+        if decoder_input not in DECODER_INPUTS:
+            raise choices_error("decoder_input", decoder_input, DECODER_INPUTS)
+        self.decoder_input = decoder_input
         if not human_root and human_dim <= root_channels:
             raise MotionLabError(f"human_dim {human_dim} leaves no joint channels after {root_channels} root channels",
                                  place="human_dim")
@@ -119,8 +132,16 @@ class RetargetModel(nn.Module):
         self.robot_encoder = build_encoder(encoder, self.robot_dim, latent_dim, **kw)
         self.human_encoder = build_encoder(encoder, human_in, latent_dim, **kw)
         self.quantizer = build_quantizer(quantizer, latent_dim, **dict(quantizer_kwargs or {}))
-        self.robot_decoder = build_decoder(encoder, latent_dim, self.robot_dim, **kw)
+        dec_in = 2 * latent_dim if decoder_input == "quantized+continuous" else latent_dim
+        self.robot_decoder = build_decoder(encoder, dec_in, self.robot_dim, **kw)
         self.down_t = int(down_t)
+        self.frame_head = None
+        if decoder_input == "quantized+frames":
+            hidden = int(kw.get("width", 128)) * 2
+            self.frame_head = nn.Sequential(nn.Linear(human_in, hidden), nn.GELU(), nn.Linear(hidden, hidden),
+                                            nn.GELU(), nn.Linear(hidden, self.robot_dim))
+            nn.init.zeros_(self.frame_head[-1].weight)
+            nn.init.zeros_(self.frame_head[-1].bias)
 
     @property
     def frames_per_step(self) -> int:
@@ -142,6 +163,18 @@ class RetargetModel(nn.Module):
         """Continuous robot latents ``z_e,r`` (B, T / 2**down_t, D) of normalised joint angles."""
         return self.robot_encoder(x_r)
 
+    def decode(self, z_q: Tensor, z_e: Tensor) -> Tensor:
+        """Robot features (B, T, robot_dim) from quantized and continuous latents (B, S, D)."""
+        if self.decoder_input == "quantized+continuous":
+            return self.robot_decoder(torch.cat([z_q, z_e], dim=-1))
+        return self.robot_decoder(z_q)
+
+    def _frames(self, x_h: Tensor) -> Tensor:
+        """The per-frame head's robot-feature correction (B, T, robot_dim), 0 without one."""
+        if self.frame_head is None:
+            return x_h.new_zeros(())
+        return self.frame_head(x_h if self.human_root else x_h[..., self.root_channels:])
+
     # -- training -------------------------------------------------------------------------------
     def forward(self, x_h: Tensor, x_r: Tensor) -> Dict[str, Any]:
         """Both flows on paired windows ``x_h`` (B, T, human_dim), ``x_r`` (B, T, robot_dim).
@@ -154,9 +187,11 @@ class RetargetModel(nn.Module):
                                  place="batch")
         z_h, z_r = self.encode_human(x_h), self.encode_robot(x_r)
         B = x_r.shape[0]
-        q = self.quantizer(torch.cat([z_r, z_h], dim=0))
-        out = self.robot_decoder(q.z_q)
-        return {"recon": out[:B], "cross": out[B:], "z_r": z_r, "z_h": z_h, "indices_r": q.indices[:B],
+        z = torch.cat([z_r, z_h], dim=0)
+        q = self.quantizer(z)
+        out = self.decode(q.z_q, z)
+        cross = out[B:] + self._frames(x_h)
+        return {"recon": out[:B], "cross": cross, "z_r": z_r, "z_h": z_h, "indices_r": q.indices[:B],
                 "indices_h": q.indices[B:], "q_loss": q.loss, "stats": q.stats}
 
     def losses(self, x_h: Tensor, x_r: Tensor, temperature: float = 0.1,
@@ -187,9 +222,11 @@ class RetargetModel(nn.Module):
     def retarget(self, x_h: Tensor) -> Tensor:
         """Normalised robot features (B, T, robot_dim) from normalised human features (B, T, human_dim).
         Call in eval mode (EMA codebooks update in training mode)."""
-        return self.robot_decoder(self.quantizer(self.encode_human(x_h)).z_q)
+        z = self.encode_human(x_h)
+        return self.decode(self.quantizer(z).z_q, z) + self._frames(x_h)
 
     @torch.no_grad()
     def reconstruct(self, x_r: Tensor) -> Tensor:
         """Robot -> robot reconstruction (B, T, robot_dim) of normalised joint angles."""
-        return self.robot_decoder(self.quantizer(self.encode_robot(x_r)).z_q)
+        z = self.encode_robot(x_r)
+        return self.decode(self.quantizer(z).z_q, z)

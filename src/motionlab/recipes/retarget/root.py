@@ -11,9 +11,10 @@ The network predicts joint angles only; the floating base is placed here:
   the clip's floor: planted feet stay on the ground (Z = 0) and flight phases keep their height;
 * **planted feet**: the robot's legs are not the human's scaled legs, so a scaled human root makes a
   planted G1 foot slide. Each horizontal root step is therefore taken from the robot's own stance
-  feet where a sole is on the ground (the step that keeps it fixed; the contact-weighted mean of both
-  feet in double support), and from the scaled human root step in flight, blended by a soft contact
-  weight (1 below 2 cm, 0 above 4 cm).
+  feet where a sole is on the ground (the step that keeps it fixed; in double support the mean of
+  both feet weighted by the 4th power of their contact weights, so a swinging foot near the ground
+  does not drag a planted one), and from the scaled human root step in flight, blended by the
+  largest soft contact weight (1 below 2 cm, 0 above 4 cm).
 
 The G1 sole points are the four contact spheres of each ``*_ankle_roll_link`` in the official MJCF
 (``g1_29dof_rev_1_0.xml``): centres at x -0.05 / 0.12, y +-0.025 / +-0.03, z -0.03 with radius 0.005,
@@ -120,9 +121,11 @@ def anchor_stance_feet(root_xy: np.ndarray, soles: np.ndarray, low: float = 0.02
     foot_xy = soles[..., :2].mean(axis=2)  # (T, F, 2)
     rel = foot_xy - root_xy[:, None, :]  # where each foot is relative to the root
     stance_step = -np.diff(rel, axis=0)  # the root step that keeps each foot still
-    total = w_step.sum(axis=1, keepdims=True)
-    anchored = (w_step[..., None] * stance_step).sum(axis=1) / np.maximum(total, 1e-9)
-    blend = np.clip(total, 0.0, 1.0)
+    # each foot's share goes with the 4th power of its contact weight: a foot on the ground decides the
+    # step, a swinging foot just below the band's top (weight 0.25 -> 0.004) does not drag it along
+    share = w_step ** 4
+    anchored = (share[..., None] * stance_step).sum(axis=1) / np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
+    blend = np.clip(w_step.max(axis=1, keepdims=True), 0.0, 1.0)
     step = blend * anchored + (1.0 - blend) * np.diff(root_xy, axis=0)
     out = np.empty_like(root_xy)
     out[0] = root_xy[0]

@@ -10,8 +10,9 @@ Pipeline for one clip (any skeleton that maps onto SMPL-22 by joint names, any f
    (human encoder -> shared quantizer -> robot decoder);
 4. blend the windows back with raised-cosine cross-fades over the overlaps, so there is no jump at
    window seams;
-5. de-normalise to joint angles (rad, Unitree order), measure position- and velocity-limit
-   violations against the official limits **before** clamping, then clamp into the limits;
+5. de-normalise to joint angles (rad, Unitree order), bend them smoothly inside the official limits
+   (:func:`soft_limits`; the network's own violations are reported as ``network_limit_*``), measure
+   position- and velocity-limit violations **before** clamping, then clamp into the limits;
 6. place the root (:mod:`.root`) and resample to the requested fps.
 
 Outputs: ``beyondmimic`` (whole_body_tracking npz, 50 fps, Isaac order), ``unitree-csv`` (30 fps,
@@ -80,6 +81,26 @@ def blend_windows(pred: np.ndarray, starts: Sequence[int], num_frames: int, over
         total[s:s + W] += w[:, None] * pred[i]
         weight[s:s + W] += w
     return (total / weight[:, None])[:num_frames]
+
+
+# --- joint limits ----------------------------------------------------------------------------------
+
+#: Width (rad) of the band inside each official joint limit where :func:`soft_limits` bends the
+#: network's angles towards the limit (identity further inside).
+LIMIT_MARGIN = 0.03
+
+
+def soft_limits(q: np.ndarray, lower: np.ndarray, upper: np.ndarray, margin: float = LIMIT_MARGIN) -> np.ndarray:
+    """Joint angles ``(..., D)`` brought smoothly inside ``[lower, upper]`` ``(D,)``: unchanged more than
+    ``margin`` inside a limit, then ``limit -+ m * (1 - tanh(d / m))``-style saturation within the last
+    ``m = min(margin, range / 4)`` (continuous with slope 1 where it starts, never beyond the limit).
+    A hard clamp of a prediction a little beyond a limit makes a kink the robot feels; this does not."""
+    q = np.asarray(q, dtype=np.float64)
+    lo, hi = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    m = np.minimum(margin, (hi - lo) / 4.0)
+    top, bottom = hi - m, lo + m
+    out = np.where(q > top, top + m * np.tanh((q - top) / m), q)
+    return np.where(q < bottom, bottom - m * np.tanh((bottom - q) / m), out)
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -224,6 +245,8 @@ class Retargeter:
         from motionlab.robots.g1 import G1_JOINT_NAMES, G1_LOWER, G1_UPPER, G1_VELOCITY_LIMITS, clamp_to_limits
         from motionlab.robots.g1_fk import g1_fk
 
+        raw = limit_violations(joint_pos, G1_LOWER, G1_UPPER)  # the network's own angles
+        joint_pos = soft_limits(joint_pos, G1_LOWER, G1_UPPER)
         lim = limit_violations(joint_pos, G1_LOWER, G1_UPPER)
         frac, excess = lim.fraction, lim.per_joint
         if len(joint_pos) > 1:
@@ -257,6 +280,8 @@ class Retargeter:
             "limit_violation_frames": float(frac),
             "limit_max_excess_rad": float(excess.max()),
             "limit_violating_joints": {G1_JOINT_NAMES[i]: float(excess[i]) for i in order[:5] if excess[i] > 0},
+            "network_limit_violation_frames": float(raw.fraction),
+            "network_limit_max_excess_rad": float(raw.per_joint.max()),
             "velocity_violation_steps": float(vfrac),
             "velocity_max_excess_rad_s": float(np.max(vexcess)),
             "clamped_to_limits": True,
@@ -412,7 +437,9 @@ def retarget_file(input: PathLike, run_dir: PathLike, output: PathLike, format: 
              f"input: {input} ({report['frames_in']} frames at {report['fps_in']:g} fps, {report['skeleton']})",
              f"joint limits before clamping: {100 * report['limit_violation_frames']:.1f}% of frames outside, "
              f"largest excess {report['limit_max_excess_rad']:.3f} rad"
-             + (f" ({', '.join(report['limit_violating_joints'])})" if report["limit_violating_joints"] else ""),
+             + (f" ({', '.join(report['limit_violating_joints'])})" if report["limit_violating_joints"] else "")
+             + f" (network output before the smooth limits: {100 * report['network_limit_violation_frames']:.1f}%, "
+             f"{report['network_limit_max_excess_rad']:.3f} rad)",
              f"velocity limits: {100 * report['velocity_violation_steps']:.1f}% of steps over, "
              f"largest excess {report['velocity_max_excess_rad_s']:.2f} rad/s",
              f"robot foot skating ratio: {report['foot_skating_ratio']:.3f}; scale robot/human {report['scale']:.3f}",
