@@ -57,6 +57,7 @@ class T2MModelConfig:
     ff: int = 512
     dropout: float = 0.1
     patch: int = 1  # consecutive frames per transformer token (2 halves the sequence)
+    smooth: int = 0  # kernel of a learned per-channel temporal filter on the output (0 = none; odd, e.g. 5)
     text: TextConfig = field(default_factory=TextConfig)
 
 

@@ -10,7 +10,9 @@ one padded window. Statistics come from the training windows' valid frames only 
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -39,9 +41,44 @@ class CaptionedClip:
     style: str = ""
 
 
-def _corpus_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
+@functools.lru_cache(maxsize=4)
+def _code_key() -> str:
+    from motionlab.data.cache import code_fingerprint
+
+    return code_fingerprint("io", "core")
+
+
+def _cached_features(path: Path, fps: float) -> np.ndarray:
+    """263-d features of one motion file, kept on disk under the cache folder (keyed by the file's path, size,
+    modification time, the fps and the code of :mod:`motionlab.io.humanml3d`), so a run, its evaluation and
+    its evaluator featurise a corpus once."""
+    import hashlib
+
+    from motionlab.data.sources import default_cache_dir
     from motionlab.io.formats import read_file
 
+    st = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{fps}|{_code_key()}"
+                       .encode()).hexdigest()[:24]
+    cached = default_cache_dir() / "t2m_features" / f"{key}.npy"
+    if cached.is_file():
+        try:
+            return np.load(cached)
+        except (OSError, ValueError):
+            pass
+    _, motion = read_file(path)
+    try:
+        feats = hml.features_from_motion(motion, fps)
+    except MotionLabError as e:
+        raise e.with_file(path) from None
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, feats)
+    os.replace(tmp, cached)
+    return feats
+
+
+def _corpus_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
     manifest = json.loads((root / "manifest.json").read_text())["clips"]
     if cfg.styles:
         manifest = [c for c in manifest if c.get("style") in cfg.styles or c.get("kind") in cfg.styles]
@@ -52,11 +89,7 @@ def _corpus_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
         if not c.get("caption") or "human" not in c.get("files", {}):
             continue
         path = root / c["files"]["human"]
-        _, motion = read_file(path)
-        try:
-            feats = hml.features_from_motion(motion, cfg.fps)
-        except MotionLabError as e:
-            raise e.with_file(path) from None
+        feats = _cached_features(path, cfg.fps)
         out.append(CaptionedClip(c["id"], splits[c["id"]], feats, [c["caption"]], c.get("style", "")))
         if time.time() - t0 > 5 and i % 50 == 0:
             print(f"t2m data: {i + 1}/{len(manifest)} clips featurised", file=sys.stderr, flush=True)

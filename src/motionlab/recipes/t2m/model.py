@@ -40,7 +40,8 @@ class T2MDenoiser(nn.Module):
     """x0-predicting transformer (see the module docstring). ``feature_dim`` features per frame."""
 
     def __init__(self, feature_dim: int = hml.FEATURE_DIM, dim: int = 256, layers: int = 4, heads: int = 4,
-                 ff: int = 512, dropout: float = 0.1, patch: int = 1, text: Optional[dict] = None) -> None:
+                 ff: int = 512, dropout: float = 0.1, patch: int = 1, smooth: int = 0,
+                 text: Optional[dict] = None) -> None:
         super().__init__()
         text = dict(text or {})
         kind = text.pop("kind", "builtin")
@@ -58,6 +59,16 @@ class T2MDenoiser(nn.Module):
         self.norm = nn.LayerNorm(dim)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        # a learned per-channel temporal filter on the output frames (identity at start): patches of several
+        # frames otherwise leave steps at patch borders, which show as jerk and foot skating
+        self.smooth = None
+        if smooth > 1:
+            self.smooth = nn.Conv1d(feature_dim, feature_dim, smooth, padding=smooth // 2, groups=feature_dim,
+                                    padding_mode="replicate")
+            with torch.no_grad():
+                self.smooth.weight.zero_()
+                self.smooth.weight[:, 0, smooth // 2] = 1.0
+                self.smooth.bias.zero_()
 
     def encode_text(self, texts: Sequence[str]) -> TextEmbedding:
         return self.text.encode(list(texts))
@@ -89,7 +100,10 @@ class T2MDenoiser(nn.Module):
         seq = torch.cat([(cond + self.kind_embed[0])[:, None], tokens, frames], 1)
         valid = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=dev), tmask, pmask], 1)
         h = self.encoder(seq, src_key_padding_mask=~valid)
-        return self.out(self.norm(h[:, -n:])).reshape(B, n * P, F)[:, :T]
+        y = self.out(self.norm(h[:, -n:])).reshape(B, n * P, F)[:, :T]
+        if self.smooth is not None:
+            y = self.smooth(y.transpose(1, 2)).transpose(1, 2)
+        return y
 
 
 def build_denoiser(cfg) -> T2MDenoiser:
@@ -100,7 +114,7 @@ def build_denoiser(cfg) -> T2MDenoiser:
         text.update(vocab_size=tc.vocab_size, layers=tc.layers, heads=tc.heads, dropout=tc.dropout)
     if tc.kind != "pretrained":
         text.pop("path")
-    return T2MDenoiser(hml.FEATURE_DIM, m.dim, m.layers, m.heads, m.ff, m.dropout, m.patch, text=text)
+    return T2MDenoiser(hml.FEATURE_DIM, m.dim, m.layers, m.heads, m.ff, m.dropout, m.patch, m.smooth, text=text)
 
 
 def make_scheduler(cfg, sampler: Optional[str] = None):
