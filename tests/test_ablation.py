@@ -77,7 +77,7 @@ def test_bad_ablation_files(tmp_path):
         load_ablation(bad)
 
 
-@pytest.mark.parametrize("name", ["tokenizer.yaml", "tokenizer_tiny.yaml"])
+@pytest.mark.parametrize("name", ["tokenizer.yaml", "tokenizer_small.yaml", "tokenizer_tiny.yaml"])
 def test_shipped_ablation_files_resolve(name):
     spec = load_ablation(CONFIGS / "ablation" / name)
     assert len(spec.variants) == 6
@@ -140,3 +140,16 @@ def test_interrupted_run_resumes_from_checkpoint(micro_file, tmp_path, one_threa
     hist = json.loads((run_dir / "history.json").read_text())
     assert hist.get("resumed_from_step") == [15] and hist["final_step"] == 30
     assert (run_dir / "metrics.json").is_file()
+
+
+def test_runs_shorter_than_log_every_skip_the_loss_breakdown(micro_file, tmp_path, one_thread, caplog):
+    """max_steps below train.log_every logs no training loss: the report is written without the loss
+    breakdown (a warning says why) instead of failing after every run has trained."""
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        out = run_ablation(micro_file, seeds=[7], out_dir=tmp_path / "short",
+                           overrides=["train.max_steps=4", "train.log_every=10", "train.val_every=4"])
+    assert (out / "table.md").is_file() and (out / "plots" / "radar.png").is_file()
+    assert not (out / "plots" / "loss_breakdown.png").exists()
+    assert any("no loss breakdown" in r.getMessage() for r in caplog.records)

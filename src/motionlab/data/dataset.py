@@ -40,8 +40,19 @@ class DataConfig:
     styles: List[str] = field(default_factory=list)  # keep only clips of these styles/kinds ([] = all)
     split_seed: int = 0  # seed of the train/val/test split by clip (clips that name no split)
     batch_size: int = 64  # windows per batch (per device)
-    num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
+    num_workers: int = 0  # DataLoader worker processes (0 = load in the training process; -1 = what the machine has)
     cache_dir: str = ""  # window cache folder; "" = the user cache (MOTIONLAB_CACHE, else ~/.cache/motionlab)
+
+
+def loader_workers(num_workers: int) -> int:
+    """DataLoader workers for ``DataConfig.num_workers``: as given when ``>= 0``; ``-1`` = the CPU cores
+    this process may use, less one for training, at most 4 (0 on a single core)."""
+    if num_workers >= 0:
+        return int(num_workers)
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(4, cores - 1))
 
 
 def list_clips(cfg: DataConfig) -> List[Clip]:
@@ -194,9 +205,9 @@ class WindowData:
         if split == "train":
             from motionlab.train.data import ResumableLoader
 
-            return ResumableLoader(ds, bs, shuffle=shuffle, seed=seed, num_workers=self.cfg.num_workers,
+            return ResumableLoader(ds, bs, shuffle=shuffle, seed=seed, num_workers=loader_workers(self.cfg.num_workers),
                                    collate_fn=collate_batched)
-        return DataLoader(ds, batch_size=bs, shuffle=False, num_workers=self.cfg.num_workers,
+        return DataLoader(ds, batch_size=bs, shuffle=False, num_workers=loader_workers(self.cfg.num_workers),
                           collate_fn=collate_batched)
 
     def save_stats(self, run_dir) -> None:

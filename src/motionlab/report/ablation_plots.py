@@ -18,6 +18,7 @@ near-zero score (it is that many times worse). Metrics without a known direction
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -30,6 +31,8 @@ from motionlab.errors import MotionLabError
 from motionlab.report.tables import RunResult, summarize, variant_order
 
 PathLike = Union[str, os.PathLike]
+
+log = logging.getLogger("motionlab.report")
 
 __all__ = ["history_band", "plot_curves", "plot_loss_breakdown", "radar_scores", "plot_radar", "plot_tsne",
            "tsne_embed"]
@@ -116,11 +119,12 @@ def plot_curves(results: Sequence[RunResult], out_dir: PathLike,
 
 def plot_loss_breakdown(results: Sequence[RunResult], out_path: PathLike,
                         loss_keys: Union[Sequence[str], Mapping[str, str]],
-                        source: str = "history") -> Path:
+                        source: str = "history") -> Optional[Path]:
     """Grouped bars: for each variant, one bar per loss term (its final value, mean over seeds, with a
     std error bar). ``loss_keys``: history/metric keys or key -> label. ``source``: ``"history"``
     (last logged value of each run) or ``"metrics"`` (final metrics). The y axis is logarithmic
-    when the terms span more than two decades."""
+    when the terms span more than two decades. When no run has any of the terms (runs shorter than
+    their logging interval) nothing is drawn: a warning is logged and ``None`` returned."""
     plt = _plt()
     labels = dict(loss_keys) if isinstance(loss_keys, Mapping) else {k: k for k in loss_keys}
     if source not in ("history", "metrics"):
@@ -137,8 +141,10 @@ def plot_loss_breakdown(results: Sequence[RunResult], out_path: PathLike,
             if val is not None and math.isfinite(val):
                 finals.setdefault((r.variant, k), []).append(float(val))
     keys = [k for k in labels if any((v, k) in finals for v in variants)]
-    if not keys:
-        raise MotionLabError(f"no run has any of the loss terms {sorted(labels)}", place="loss_keys")
+    if not keys:  # e.g. runs shorter than train.log_every logged no training losses
+        log.warning("no loss breakdown: no run logged any of the loss terms %s (a run shorter than "
+                    "train.log_every logs none)", ", ".join(sorted(labels)))
+        return None
     fig, ax = plt.subplots(figsize=(max(6.4, 1.2 * len(variants) + 2), 4.2))
     width = 0.8 / len(keys)
     x = np.arange(len(variants))

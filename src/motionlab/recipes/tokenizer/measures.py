@@ -1,4 +1,5 @@
-"""Whole-set measurements of a tokenizer: code usage, motion quantities for jerk and MPJPE.
+"""Whole-set measurements of a tokenizer: code usage, motion quantities for jerk and MPJPE, and
+the motion labels of clips for the latent t-SNE.
 
 Code usage is accumulated over a whole evaluation set before any perplexity or dead-code ratio is
 computed (per-batch values depend on the batch size), by the helper every recipe shares,
@@ -10,7 +11,8 @@ both are the ordinary perplexity), ``dead_code_ratio`` the mean over levels; per
 
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+import re
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -53,3 +55,42 @@ def mean_jerk_windows(q: np.ndarray, kind: str, fps: float) -> float:
     """Mean jerk magnitude over windows ``q (N, T, ...)`` (m/s^3 for positions, rad/s^3 for angles)."""
     return float(np.mean([M.mean_jerk(w, fps, kind) for w in q]))
 
+
+
+def mpjpe_positions(feats: np.ndarray, stream: str, fps: float) -> Optional[np.ndarray]:
+    """Positions ``(N, T, J, 3)`` in m whose root-aligned error (joint 0 = the pelvis) is the MPJPE
+    of de-normalised feature windows ``(N, T, D)``; ``None`` for a stream without a skeleton.
+
+    ``body``: the 22 SMPL joints (:func:`motion_quantities`). ``g1_joints``: the 14 BeyondMimic
+    keypoint bodies by G1 forward kinematics (:func:`motionlab.robots.g1_fk.g1_fk`) with the pelvis
+    fixed at the origin, so only the joint angles count (as the retarget recipe measures them).
+    ``g1_full``: the same bodies, the pelvis turned by the window's root orientation with the heading
+    removed (channels 4:10 of :mod:`motionlab.data.features`), so the root's lean and tilt count too.
+    """
+    x = np.array(feats, dtype=np.float64)  # a writable copy (the mean pose comes as a broadcast view)
+    if stream == "body":
+        return motion_quantities(x, stream, fps)[0]
+    if stream not in ("g1_joints", "g1_full"):
+        return None
+    from motionlab.core.rotations import matrix_to_quat, rot6d_to_matrix
+    from motionlab.data.features import ROOT_DIMS
+    from motionlab.robots.g1 import BEYONDMIMIC_KEYPOINT_BODIES, ISAAC_BODY_NAMES
+    from motionlab.robots.g1_fk import g1_fk
+
+    joints = x if stream == "g1_joints" else x[..., ROOT_DIMS:]
+    quat = np.array([1.0, 0.0, 0.0, 0.0]) if stream == "g1_joints" else matrix_to_quat(rot6d_to_matrix(x[..., 4:10]))
+    pos, _ = g1_fk(np.zeros(3), quat, joints, order="isaac")
+    return pos[..., [ISAAC_BODY_NAMES.index(n) for n in BEYONDMIMIC_KEYPOINT_BODIES], :]
+
+
+#: a file name of the LAFAN1 naming scheme: motion name, take number, optional ``_subjectN``
+_TAKE_NAME = re.compile(r"^(?P<motion>[A-Za-z]+?)[-_]?\d*(?:[-_]subject\d+)?$", re.IGNORECASE)
+
+
+def motion_label(clip_id: str) -> str:
+    """The motion a clip's file name names: ``dance1_subject2`` -> ``dance``, ``walk3_subject1`` ->
+    ``walk``, ``fallAndGetUp2_subject3`` -> ``fallAndGetUp``, ``subject1/run1`` -> ``run``. A name
+    outside that scheme is its own label (its last path part)."""
+    stem = str(clip_id).replace("\\", "/").rsplit("/", 1)[-1]
+    m = _TAKE_NAME.match(stem)
+    return m.group("motion") if m else stem
