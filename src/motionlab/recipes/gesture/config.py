@@ -40,6 +40,8 @@ class GestureDataConfig:
     stride: int = 8
     batch_size: int = 32
     num_expressions: int = 100
+    norm_floor: float = 0.05  # std floor of the part normalisers (a channel nearly constant in training, e.g. a hand
+    # shape whose word never occurs there, must not blow up held-out errors and FGD features)
     word_vectors: str = ""  # optional local file of word vectors ("word v1 v2 ..." per line, .vec / GloVe text)
     max_vocab: int = 20000
     cache_dir: str = ""
@@ -100,6 +102,7 @@ class ModelConfig:
     parts: List[str] = field(default_factory=lambda: ["upper", "hands", "lower", "face"])
     seed_frames: int = 4
     chunk: int = 64  # inference chunk (frames), = the training window
+    decode: str = "codes"  # inference: "codes" (argmax codes, the seed's path) or "latents" (regressed latents)
     vq: VQConfig = field(default_factory=VQConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     dyadic: bool = False  # set by the dyadic recipe: partner voice + motion condition every part

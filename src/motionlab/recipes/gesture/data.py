@@ -226,7 +226,8 @@ class GestureArrays:
         self.ids: List[str] = _json_array(self.arrays["ids"])
         train = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in range(len(self.ids))
                                 if self.split[i] == 0])
-        self.normalizers = {p: Normalizer.fit(np.asarray(self.arrays[p])[train]) for p in self.parts}
+        self.normalizers = {p: Normalizer.fit(np.asarray(self.arrays[p])[train], eps=cfg.data.norm_floor)
+                            for p in self.parts}
 
     @property
     def dims(self) -> Dict[str, int]:

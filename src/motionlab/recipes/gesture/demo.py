@@ -10,7 +10,7 @@ from typing import List
 from motionlab.demo import DemoContext, pick_clip
 
 #: steps of the demo's runs (the shipped tiny configs train longer; the demo must stay short)
-DEMO_OVERRIDES = ["model.vq.steps=80", "train.max_steps=200", "data.batch_size=8", "train.progress=none"]
+DEMO_OVERRIDES = ["model.vq.steps=60", "train.max_steps=200", "train.progress=none"]
 
 
 def section(ctx: DemoContext) -> List[str]:

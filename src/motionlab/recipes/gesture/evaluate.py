@@ -46,7 +46,10 @@ def load(run_dir):
     from motionlab.train.engine import load_run
 
     run = load_run(run_dir)
-    return run, GestureArrays(run.cfg)
+    data = GestureArrays(run.cfg)
+    # the statistics the model was trained with (saved in the run folder) normalise its inputs and outputs
+    data.normalizers.update({p: run.stats[p] for p in data.parts if p in run.stats})
+    return run, data
 
 
 def _fit(x: np.ndarray, T: int) -> np.ndarray:
@@ -71,7 +74,8 @@ def generate_for_clip(run, data, i: int, speech_from: int = None, zero_partner: 
     seed = seed_parts(data.normalizers, data.parts, cfg.data.fps, cfg.data.num_expressions,
                       frames=cfg.model.seed_frames)
     gen = generate_sequence(run.model, cond, seed, speaker=int(cond["speaker"]), chunk=cfg.model.chunk,
-                            seed_frames=cfg.model.seed_frames, zero_partner=zero_partner)
+                            seed_frames=cfg.model.seed_frames, zero_partner=zero_partner,
+                            decode=cfg.model.decode)
     raw = denormalize_parts(gen, data.normalizers, data.parts)
     raw["starts"] = gen["starts"]
     return raw

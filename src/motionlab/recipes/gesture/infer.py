@@ -68,12 +68,16 @@ def _pad(x: np.ndarray, n: int) -> np.ndarray:
 
 @torch.no_grad()
 def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.ndarray], speaker: int = 0,
-                      chunk: int = 64, seed_frames: int = 4, zero_partner: bool = False) -> Dict[str, np.ndarray]:
+                      chunk: int = 64, seed_frames: int = 4, zero_partner: bool = False,
+                      decode: str = "codes") -> Dict[str, np.ndarray]:
     """Codes, decoded normalised parts and the normalised root of one whole sequence.
 
     ``cond``: per-frame ``audio (T, W)``, ``afeat (T, 2)``, ``word (T,)`` and, for dyadic models,
     ``p_motion``, ``p_audio``, ``p_afeat`` (normalised); ``seed``: ``{part: (seed_frames, D)}`` normalised.
-    ``zero_partner`` replaces the partner inputs by zeros (the partner-zeroed twin).
+    ``zero_partner`` replaces the partner inputs by zeros (the partner-zeroed twin). ``decode``: ``"codes"``
+    (argmax codes -> codebook latents -> VQ decoder, the seed's path) or ``"latents"`` (the generator's
+    regressed latents, smoothed by the velocity and acceleration losses, straight into the VQ decoder; the
+    seeds carried between chunks are then those latents too).
     Returns ``{"idx_<p>": (T,), "<p>": (T, D) normalised, "root": (T, 4) normalised, "starts": chunk starts}``.
     """
     model.eval()
@@ -86,7 +90,12 @@ def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.nda
         tokens[p] = z.z_q[0]
     prev = torch.cat([tokens[p] for p in parts], dim=-1)[:seed_frames]  # (seed, S)
     S = prev.shape[-1]
+    if decode not in ("codes", "latents"):
+        from motionlab.errors import choices_error
+
+        raise choices_error("decode mode", decode, ("codes", "latents"), place="model.decode")
     codes = {p: np.zeros(T, np.int64) for p in parts}
+    lats = {p: torch.zeros(T, model.generator.lat[p], device=dev) for p in parts}
     root = np.zeros((T, ROOT_REGRESSED), np.float32)
     starts = chunk_starts(T, chunk, seed_frames)
     keys = list(SPEECH_KEYS) + ([k for k in PARTNER_KEYS if k in cond] if model.generator.dyadic else [])
@@ -108,13 +117,17 @@ def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.nda
         for p in parts:
             idx = out[f"logits_{p}"][0].argmax(-1)
             codes[p][s + lo:s + hi] = idx[lo:hi].cpu().numpy()
-            zs.append(model.code_latents(p, idx[None])[0])
+            lats[p][s + lo:s + hi] = out[f"latent_{p}"][0, lo:hi]
+            zs.append(model.code_latents(p, idx[None])[0] if decode == "codes" else out[f"latent_{p}"][0])
         root[s + lo:s + hi] = out["root"][0, lo:hi].cpu().numpy()
         prev = torch.cat(zs, dim=-1)[chunk - seed_frames:chunk]
     res: Dict[str, np.ndarray] = {"root": root, "starts": np.asarray(starts, np.int64)}
     for p in parts:
         res[f"idx_{p}"] = codes[p]
-        res[p] = model.decode(p, torch.from_numpy(codes[p][None]).to(dev))[0].cpu().numpy()
+        if decode == "codes":
+            res[p] = model.decode(p, torch.from_numpy(codes[p][None]).to(dev))[0].cpu().numpy()
+        else:
+            res[p] = model.vqs[p].decoder(lats[p][None])[0].cpu().numpy()
     return res
 
 

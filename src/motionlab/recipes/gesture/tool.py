@@ -74,7 +74,8 @@ def generate_motion(run_dir: PathLike, audio: PathLike, words: Optional[PathLike
     seed_motion = read_motion(seed, fps) if seed is not None else None
     sp = seed_parts(norms, parts, fps, cfg.data.num_expressions, seed=seed_motion, frames=cfg.model.seed_frames)
     gen = generate_sequence(run.model, cond, sp, speaker=speaker, chunk=cfg.model.chunk,
-                            seed_frames=cfg.model.seed_frames, zero_partner=zero_partner)
+                            seed_frames=cfg.model.seed_frames, zero_partner=zero_partner,
+                            decode=cfg.model.decode)
     raw = denormalize_parts(gen, norms, parts)
     motion = assemble_motion(raw, fps, root=raw["root"])
     motion.meta.update(source=os.fspath(audio), caption=f"generated from {Path(audio).name}")
