@@ -23,8 +23,8 @@ def section(ctx: DemoContext) -> List[str]:
           "The 29 G1 joint angles of the tiny synthetic corpus (seed 1), 32-frame windows, 200 steps per run. "
           "Held-out (test split) metrics, mean +- std over seeds (best in bold); Train DCR is the dead-code "
           "ratio over the training windows. `motionlab ablate src/motionlab/configs/ablation/tokenizer_small.yaml "
-          "--seeds 1 --out DIR data.root=G1_CSV_FOLDER` runs the six variants on real G1 clips in about half an "
-          "hour on 2 cores; `tokenizer.yaml` is the study-scale version.", "",
+          "--seeds 1 --out DIR data.root=G1_CSV_FOLDER` runs the six variants on a folder of ~40 real G1 clips "
+          "in about 20-25 minutes on 2 cores; `tokenizer.yaml` is the study-scale version.", "",
           table, ""]
     md += [f"![{Path(p).stem}]({p})" for p in plots]
     return md + [""]
