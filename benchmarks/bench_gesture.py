@@ -44,6 +44,7 @@ def main() -> None:
         model = build_gesture_model(cfg).eval()
     fps = cfg.data.fps
     T = int(a.seconds * fps)
+    speech_arrays(sp.samples[: 2 * SPEECH_SR], SPEECH_SR, fps, int(2 * fps))  # warm up librosa's compiled code
     t0 = time.perf_counter()
     audio, afeat = speech_arrays(sp.samples, SPEECH_SR, fps, T)
     t_feat = time.perf_counter() - t0

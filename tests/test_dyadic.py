@@ -96,4 +96,4 @@ def test_tiny_dyadic_beats_partner_zeroed_twin(tiny_corpus, cache, tmp_path):
                 run_dir=tmp_path / "d")
     m = evaluate(run)
     assert m["pfd"] < m["baseline_partner_zeroed_pfd"]
-    assert m["upper_mse"] < m["baseline_partner_zeroed_upper_mse"]
+    assert m["fgd"] < m["baseline_partner_zeroed_fgd"]
