@@ -493,6 +493,16 @@ def test_paired_folders_bvh_and_csv(corpus, tmp_path):
     assert len(np.unique(clips)) > 1
 
 
+def test_limit_hinge_hand_computed():
+    from motionlab.recipes.retarget.model import limit_hinge
+
+    pred = torch.tensor([[[0.5, 2.0], [-1.5, 0.0]]])  # (1, 2, 2)
+    lo, hi = torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0])
+    # excesses: (0, 1) and (0.5, 0): mean of squares over 4 entries
+    assert float(limit_hinge(pred, lo, hi)) == pytest.approx((1.0 + 0.25) / 4)
+    assert float(limit_hinge(pred, None, None)) == 0.0
+
+
 def test_soft_limits_stay_inside_and_leave_the_interior_alone():
     from motionlab.recipes.retarget.tool import soft_limits
 

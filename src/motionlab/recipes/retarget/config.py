@@ -39,6 +39,7 @@ class RetargetLossConfig:
     nce: float = 0.1  # InfoNCE over time-pooled window latents
     vel: float = 0.5  # first-difference MSE of both outputs
     vq: float = 1.0  # the quantizer's own loss (commitment / codebook)
+    limit: float = 0.0  # squared excess of both outputs beyond the official G1 joint limits (normalised units)
     temperature: float = 0.1
     # The study's alignment: the raw latent MSE with both encoders trained (the defaults). Measured on
     # tiny runs at align=100, 400 steps: raw -> cross MSE 0.267, relative misalignment 0.13, var(z_r)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 import lightning as L
+import numpy as np
 import torch
 
 from motionlab.data.features import BODY_DIMS
@@ -56,6 +57,16 @@ class RetargetModule(RecipeModule):
                                                                                "batch_perplexity/0")})
         self.log_losses(logged, prefix, batch_size=batch[self.robot_key].shape[0])
         return total
+
+    def on_fit_start(self) -> None:
+        """Hand the model the official G1 joint limits in the robot stream's normalised units."""
+        dm = getattr(self.trainer, "datamodule", None)
+        norm = getattr(getattr(dm, "data", None), "normalizers", {}).get(self.robot_key)
+        if norm is not None and self.robot_key == "g1_joints":
+            from motionlab.robots.g1 import G1_LOWER, G1_UPPER
+
+            lo, hi = norm(np.asarray(G1_LOWER, np.float32)), norm(np.asarray(G1_UPPER, np.float32))
+            self.model.set_limits(torch.as_tensor(lo, device=self.device), torch.as_tensor(hi, device=self.device))
 
     def training_step(self, batch, batch_idx):
         return self._step(batch, "train")

@@ -18,7 +18,10 @@ Training on paired windows (the study's "implicit retargeting"):
    per-channel standard deviation (a stop-gradient scale, :func:`standardised_latent_mse`), with the
    robot latent detached by default: a raw latent MSE is scale-dependent, and with both encoders
    free and a large weight the latents can shrink instead of aligning;
-4. velocity losses on the first time differences of both outputs, and the quantizer's own loss.
+4. velocity losses on the first time differences of both outputs, the quantizer's own loss, and a
+   hinge on both outputs beyond the official G1 joint limits (``limit``, once :meth:`set_limits` is
+   called: the ground truth sits on the limits where they bind, so without it half of the
+   predictions there fall just outside).
 
 Both latents go through the quantizer in one call, so EMA codebooks see both domains at once.
 Inference (:meth:`RetargetModel.retarget`): ``x_h -> E_h -> Q -> D_r``.
@@ -39,7 +42,7 @@ from motionlab.nn.registry import build_decoder, build_encoder, build_quantizer
 DECODER_INPUTS = ("quantized", "quantized+continuous", "quantized+frames")
 
 #: Loss terms of :meth:`RetargetModel.losses`, in the order they are logged.
-LOSS_TERMS = ("recon", "cross", "align", "nce", "vel", "vq")
+LOSS_TERMS = ("recon", "cross", "align", "nce", "vel", "vq", "limit")
 
 
 def info_nce(a: Tensor, b: Tensor, temperature: float = 0.1, groups: Optional[Tensor] = None) -> Tensor:
@@ -83,6 +86,14 @@ def standardised_latent_mse(z_h: Tensor, z_r: Tensor, eps: float = 1e-6) -> Tens
     the reconstruction alone and the human latents are pulled onto it."""
     s = latent_scale(z_r, eps)
     return F.mse_loss(z_h / s, z_r / s)
+
+
+def limit_hinge(pred: Tensor, lower: Optional[Tensor], upper: Optional[Tensor]) -> Tensor:
+    """Mean squared excess of ``pred`` (B, T, D) beyond per-channel bounds ``lower``/``upper`` (D,) (0 inside;
+    0 when no bounds are set): on normalised robot features, the official joint limits in those units."""
+    if lower is None or upper is None:
+        return pred.new_zeros(())
+    return (F.relu(pred - upper) ** 2 + F.relu(lower - pred) ** 2).mean()
 
 
 def velocity_mse(pred: Tensor, target: Tensor) -> Tensor:
@@ -135,6 +146,10 @@ class RetargetModel(nn.Module):
         dec_in = 2 * latent_dim if decoder_input == "quantized+continuous" else latent_dim
         self.robot_decoder = build_decoder(encoder, dec_in, self.robot_dim, **kw)
         self.down_t = int(down_t)
+        # the official joint limits in normalised robot units, for the "limit" loss (set by the trainer
+        # with set_limits; not saved: inference does not use them)
+        self.register_buffer("limit_lower", None, persistent=False)
+        self.register_buffer("limit_upper", None, persistent=False)
         self.frame_head = None
         if decoder_input == "quantized+frames":
             hidden = int(kw.get("width", 128)) * 2
@@ -162,6 +177,11 @@ class RetargetModel(nn.Module):
     def encode_robot(self, x_r: Tensor) -> Tensor:
         """Continuous robot latents ``z_e,r`` (B, T / 2**down_t, D) of normalised joint angles."""
         return self.robot_encoder(x_r)
+
+    def set_limits(self, lower: Tensor, upper: Tensor) -> None:
+        """Bounds (robot_dim,) of the normalised robot features for the ``limit`` loss term."""
+        self.limit_lower = torch.as_tensor(lower, dtype=torch.float32).reshape(self.robot_dim)
+        self.limit_upper = torch.as_tensor(upper, dtype=torch.float32).reshape(self.robot_dim)
 
     def decode(self, z_q: Tensor, z_e: Tensor) -> Tensor:
         """Robot features (B, T, robot_dim) from quantized and continuous latents (B, S, D)."""
@@ -214,6 +234,7 @@ class RetargetModel(nn.Module):
             "nce": info_nce(pooled_h, pooled_r, temperature, groups=clip),
             "vel": 0.5 * (velocity_mse(out["recon"], x_r) + velocity_mse(out["cross"], x_r)),
             "vq": out["q_loss"],
+            "limit": limit_hinge(torch.cat([out["recon"], out["cross"]]), self.limit_lower, self.limit_upper),
             "out": out,
         }
 
