@@ -99,6 +99,8 @@ def _corpus_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
 def _humanml3d_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
     out = []
     src_fps = hml.FPS
+    if abs(cfg.fps - src_fps) > 1e-6:
+        raise MotionLabError(f"HumanML3D features are at {src_fps:g} fps; set data.fps={src_fps:g}", place="data.fps")
     for c in hml.scan_humanml3d(root):
         x = hml.read_features(c.features)
         whole = [cap.text for cap in c.captions if cap.start is None]
@@ -108,8 +110,6 @@ def _humanml3d_clips(cfg: T2MDataConfig, root: Path) -> List[CaptionedClip]:
             a, b = int(cap.start * src_fps), int((cap.end or len(x) / src_fps) * src_fps)
             if b - a >= cfg.min_frames:
                 out.append(CaptionedClip(f"{c.id}#{k}", c.split, x[a:b], [cap.text]))
-    if abs(cfg.fps - src_fps) > 1e-6:
-        raise MotionLabError(f"HumanML3D features are at {src_fps:g} fps; set data.fps={src_fps:g}", place="data.fps")
     return out
 
 
