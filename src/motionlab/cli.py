@@ -427,6 +427,5 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
 
 
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
