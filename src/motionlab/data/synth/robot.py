@@ -13,7 +13,7 @@ G1's hang down with the forearm forward (elbow at 90 degrees). The mapping:
 * root: the pelvis rotation (heading kept) and position scaled by the ratio of standing pelvis
   heights (G1 0.793 m, canonical body 0.97 m).
 
-Joint angles are unwrapped along time (no 2 pi jumps) and clamped into the official limits (:func:`motionlab.robots.g1.clamp_to_limits`).
+Joint angles are clamped into the official limits (:func:`motionlab.robots.g1.clamp_to_limits`).
 """
 
 from __future__ import annotations
@@ -29,25 +29,6 @@ from motionlab.robots.motion import RobotMotion
 
 def _T(R: np.ndarray) -> np.ndarray:
     return np.swapaxes(R, -1, -2)
-
-
-def _continuous_euler(angles: np.ndarray) -> np.ndarray:
-    """Per frame, the one of the two equivalent Tait-Bryan solutions ``(a, b, c)`` and
-    ``(a + pi, pi - b, c + pi)`` (each angle shifted by a multiple of 2 pi) that is closest to the
-    previous frame's, so that a decomposition near its singularity does not flip branches between
-    frames. ``angles``: ``(T, 3)`` in radians; the first frame keeps the principal solution."""
-    out = np.array(angles, dtype=np.float64)
-    for f in range(1, len(out)):
-        prev = out[f - 1]
-        best, best_cost = None, np.inf
-        for cand in (out[f], out[f] + np.array([np.pi, 0.0, np.pi]) * np.array([1, 0, 1])
-                     + np.array([0.0, np.pi - 2 * out[f, 1], 0.0])):
-            cand = prev + (cand - prev + np.pi) % (2 * np.pi) - np.pi  # nearest 2 pi shift
-            cost = np.abs(cand - prev).sum()
-            if cost < best_cost:
-                best, best_cost = cand, cost
-        out[f] = best
-    return out
 
 
 def body_to_g1(motion: Motion, clamp: bool = True) -> RobotMotion:
@@ -82,7 +63,7 @@ def body_to_g1(motion: Motion, clamp: bool = True) -> RobotMotion:
     for side, sign in (("left", 1.0), ("right", -1.0)):
         C = euler(np.array([0.0, 0.0, sign * np.pi / 2]))
         upper = _T(chest) @ G[:, idx[f"{side}_shoulder"]] @ C
-        sh = _continuous_euler(matrix_to_euler(upper, "YXZ"))
+        sh = matrix_to_euler(upper, "YXZ")
         put(f"{side}_shoulder_pitch_joint", sh[:, 0])
         put(f"{side}_shoulder_roll_joint", sh[:, 1])
         put(f"{side}_shoulder_yaw_joint", sh[:, 2])
@@ -92,10 +73,6 @@ def body_to_g1(motion: Motion, clamp: bool = True) -> RobotMotion:
         put(f"{side}_wrist_roll_joint", wrist[:, 0])
         put(f"{side}_wrist_pitch_joint", wrist[:, 1])
         put(f"{side}_wrist_yaw_joint", wrist[:, 2])
-    # Euler angles come in (-pi, pi]: a shoulder raised past +-pi would jump by 2 pi between frames
-    # (and then be clamped from one limit to the other); unwrapped, it stays continuous and clamps
-    # at the limit it crossed.
-    q = np.unwrap(q, axis=0)
     if clamp:
         q = clamp_to_limits(q)
     root_pos = motion.root_pos * (G1_PELVIS_HEIGHT / STAND_PELVIS_HEIGHT)
