@@ -52,3 +52,25 @@ def test_ablation_variant_builds(file, variant):
     cfg = variant_config(spec, v, 0)
     torch.manual_seed(0)
     _build(spec.recipe, cfg)
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_recipe_lazy_targets_resolve(name):
+    """Every ``lazy`` piece of a recipe names an importable callable (a typo fails here, not mid-run)."""
+    from motionlab.recipes.base import resolve_target
+
+    rec = get_recipe(name)
+    targets = list(getattr(rec.build, "targets", ()))
+    targets += [getattr(fn, "target", None) for fn in (rec.build_model, rec.evaluate, rec.generate)]
+    for target in filter(None, targets):
+        assert callable(resolve_target(target)), target
+
+
+def test_lazy_target_errors_name_the_target():
+    from motionlab.errors import MotionLabError
+    from motionlab.recipes.base import lazy, resolve_target
+
+    with pytest.raises(MotionLabError, match="package.module:attribute"):
+        lazy("motionlab.recipes.t2m.tool")
+    with pytest.raises(MotionLabError, match="package.module:attribute"):
+        resolve_target("motionlab.recipes.t2m.tool:")

@@ -6,7 +6,6 @@ Every command's work lives in a library module so that it can be used from Pytho
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from contextlib import ExitStack, contextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from motionlab.errors import MotionLabError
+from motionlab.recipes.base import resolve_target
 
 
 def _positive(text: str) -> float:
@@ -385,8 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_ablate)
 
     for target in RECIPE_COMMANDS:
-        module_name, _, attr = target.partition(":")
-        getattr(importlib.import_module(module_name), attr)(sub)
+        resolve_target(target)(sub)
 
     s = sub.add_parser("demo", help="the main job: corpus, pictures, tiny trainings and a report")
     s.add_argument("--out", default="motionlab_demo")

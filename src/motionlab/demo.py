@@ -15,12 +15,13 @@ Steps (each prints its progress and time):
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
+
+from motionlab.recipes.base import resolve_target
 
 
 
@@ -225,8 +226,7 @@ def run_demo(out="motionlab_demo", quick: bool = False, seed: int = 0) -> Path:
         ctx = DemoContext(corpus=corpus, clips=clips, out=out, seed=seed)
         for what, target in DEMO_SECTIONS:
             progress(what)
-            module_name, _, attr = target.partition(":")
-            md += getattr(importlib.import_module(module_name), attr)(ctx)
+            md += resolve_target(target)(ctx)
     progress("writing the report")
     report = out / "report.md"
     report.write_text("\n".join(md) + "\n")

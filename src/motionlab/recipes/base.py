@@ -19,6 +19,7 @@ A :class:`Recipe` bundles, for one system (``tokenizer``, ``retarget``, ``gestur
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -54,3 +55,48 @@ class Recipe:
             return self.build_model(cfg)
         module, _ = self.build(cfg)
         return module
+
+
+def resolve_target(target: str) -> Any:
+    """The object named by ``"package.module:attribute"`` (the module imported now)."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise MotionLabError(f"lazy target {target!r}: expected 'package.module:attribute'")
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A function standing for ``"package.module:function"`` that imports its module only when called.
+
+    Recipes name their heavy pieces this way so that looking a recipe up (``motionlab config``, ``--help``)
+    does not import torch models, Lightning or the data code::
+
+        evaluate=lazy("motionlab.recipes.t2m.evaluate:evaluate")
+    """
+    if ":" not in target:
+        raise MotionLabError(f"lazy target {target!r}: expected 'package.module:attribute'")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return resolve_target(target)(*args, **kwargs)
+
+    call.__name__ = target.rpartition(":")[2].rpartition(".")[2]
+    call.__qualname__ = call.__name__
+    call.__doc__ = f"Calls ``{target}`` (imported on first use)."
+    call.target = target  # type: ignore[attr-defined]
+    return call
+
+
+def lazy_build(module: str, data: str) -> Callable[[Any], Tuple[Any, Any]]:
+    """``build(cfg) -> (Module(cfg), Data(cfg))`` for two classes named ``"package.module:Class"``,
+    imported when ``build`` is first called (the data module reads nothing until its ``setup``)."""
+
+    def build(cfg: Any) -> Tuple[Any, Any]:
+        return resolve_target(module)(cfg), resolve_target(data)(cfg)
+
+    build.__doc__ = f"``({module.rpartition(':')[2]}(cfg), {data.rpartition(':')[2]}(cfg))``; no data is read here."
+    build.targets = (module, data)  # type: ignore[attr-defined]
+    return build
+

@@ -16,11 +16,10 @@ Then ``get_recipe("tokenizer")`` imports that module and returns its ``RECIPE``;
 
 from __future__ import annotations
 
-import importlib
 from typing import Dict, List
 
 from motionlab.errors import MotionLabError, choices_error
-from motionlab.recipes.base import Recipe
+from motionlab.recipes.base import Recipe, resolve_target
 
 # name -> "module.path:ATTRIBUTE" of a Recipe object
 RECIPES: Dict[str, str] = {
@@ -46,9 +45,7 @@ def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise choices_error("recipe", name, RECIPES)
     target = RECIPES[name]
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    recipe = getattr(module, attr or "RECIPE", None)
+    recipe = resolve_target(target)
     if not isinstance(recipe, Recipe):
         raise MotionLabError(f"registry entry {name!r} -> {target!r} is not a Recipe object")
     if recipe.name != name:

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from motionlab.recipes.base import Recipe
+from motionlab.recipes.base import Recipe, lazy, lazy_build
 from motionlab.recipes.gesture.config import GestureConfig
 
-
-def build(cfg: GestureConfig):
-    """``(GestureModule, GestureData)``; no data is read here."""
-    from motionlab.recipes.gesture.lightning import GestureData, GestureModule
-
-    return GestureModule(cfg), GestureData(cfg)
-
-
-def build_model(cfg: GestureConfig):
-    from motionlab.recipes.gesture.lightning import GestureModule
-
-    return GestureModule(cfg)
-
-
-def evaluate(run_dir):
-    from motionlab.recipes.gesture.evaluate import evaluate as _evaluate
-
-    return _evaluate(run_dir)
-
-
-def generate(run_dir, inputs):
-    from motionlab.recipes.gesture.tool import generate as _generate
-
-    return _generate(run_dir, inputs)
-
+#: shared with the ``dyadic`` recipe (same config class, module, evaluation and generation)
+build = lazy_build("motionlab.recipes.gesture.lightning:GestureModule", "motionlab.recipes.gesture.lightning:GestureData")
+build_model = lazy("motionlab.recipes.gesture.lightning:GestureModule")
+evaluate = lazy("motionlab.recipes.gesture.evaluate:evaluate")
+generate = lazy("motionlab.recipes.gesture.tool:generate")
 
 RECIPE = Recipe(
     name="gesture",

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from motionlab.recipes.base import Recipe
+from motionlab.recipes.base import Recipe, lazy, lazy_build
 from motionlab.recipes.predictor.config import PredictorConfig, PretrainConfig
 
 
-def _build(cfg: PredictorConfig):
-    from motionlab.recipes.predictor.lightning import PredictorData, PredictorModule
-
-    return PredictorModule(cfg), PredictorData(cfg)
-
-
-def _build_model(cfg: PredictorConfig):
-    from motionlab.recipes.predictor.lightning import PredictorModule
-
-    return PredictorModule(cfg)
-
-
-def _evaluate(run_dir):
-    from motionlab.recipes.predictor.evaluate import evaluate
-
-    return evaluate(run_dir)
-
-
 def _generate(run_dir, inputs):
+    """``Recipe.generate``: ``inputs`` is a seed clip path or a dict of ``predict_motion`` arguments."""
     from motionlab.recipes.predictor.tool import predict_motion
 
     return predict_motion(run_dir, **inputs) if isinstance(inputs, dict) else predict_motion(run_dir, inputs)
@@ -33,41 +16,23 @@ def _generate(run_dir, inputs):
 RECIPE = Recipe(
     name="predictor",
     config_cls=PredictorConfig,
-    build=_build,
-    build_model=_build_model,
-    evaluate=_evaluate,
+    build=lazy_build("motionlab.recipes.predictor.lightning:PredictorModule",
+                     "motionlab.recipes.predictor.lightning:PredictorData"),
+    build_model=lazy("motionlab.recipes.predictor.lightning:PredictorModule"),
+    evaluate=lazy("motionlab.recipes.predictor.evaluate:evaluate"),
     generate=_generate,
     default_config="predictor/tiny.yaml",
     description="autoregressive character motion: MLP encoder + FiLM controls + multi-task heads, "
                 "teacher forcing -> free-run stages, adaptive loss weights",
 )
 
-
-def _build_pretrain(cfg: PretrainConfig):
-    from motionlab.recipes.predictor.lightning import PredictorData
-    from motionlab.recipes.predictor.pretrain import PretrainModule
-
-    return PretrainModule(cfg), PredictorData(cfg)
-
-
-def _build_pretrain_model(cfg: PretrainConfig):
-    from motionlab.recipes.predictor.pretrain import PretrainModule
-
-    return PretrainModule(cfg)
-
-
-def _evaluate_pretrain(run_dir):
-    from motionlab.recipes.predictor.pretrain import evaluate_pretrain
-
-    return evaluate_pretrain(run_dir)
-
-
 PRETRAIN_RECIPE = Recipe(
     name="predictor_pretrain",
     config_cls=PretrainConfig,
-    build=_build_pretrain,
-    build_model=_build_pretrain_model,
-    evaluate=_evaluate_pretrain,
+    build=lazy_build("motionlab.recipes.predictor.pretrain:PretrainModule",
+                     "motionlab.recipes.predictor.lightning:PredictorData"),
+    build_model=lazy("motionlab.recipes.predictor.pretrain:PretrainModule"),
+    evaluate=lazy("motionlab.recipes.predictor.pretrain:evaluate_pretrain"),
     default_config="predictor_pretrain/tiny.yaml",
     description="pre-training of the predictor's motion encoder (writes encoder.pt for model.pretrained_encoder)",
 )

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from motionlab.recipes.base import Recipe
+from motionlab.recipes.base import Recipe, lazy, lazy_build
 from motionlab.recipes.recover.config import RecoverConfig
 
 
-def _build(cfg: RecoverConfig):
-    from motionlab.recipes.recover.lightning import RecoverData, RecoverModule
-
-    return RecoverModule(cfg), RecoverData(cfg)
-
-
-def _build_model(cfg: RecoverConfig):
-    from motionlab.recipes.recover.lightning import RecoverModule
-
-    return RecoverModule(cfg)
-
-
-def _evaluate(run_dir):
-    from motionlab.recipes.recover.evaluate import evaluate
-
-    return evaluate(run_dir)
-
-
 def _generate(run_dir, inputs):
+    """``Recipe.generate``: ``recover_track(inputs, run_dir)``."""
     from motionlab.recipes.recover.tool import recover_track
 
     return recover_track(inputs, run_dir)
@@ -33,9 +16,9 @@ def _generate(run_dir, inputs):
 RECIPE = Recipe(
     name="recover",
     config_cls=RecoverConfig,
-    build=_build,
-    build_model=_build_model,
-    evaluate=_evaluate,
+    build=lazy_build("motionlab.recipes.recover.lightning:RecoverModule", "motionlab.recipes.recover.lightning:RecoverData"),
+    build_model=lazy("motionlab.recipes.recover.lightning:RecoverModule"),
+    evaluate=lazy("motionlab.recipes.recover.evaluate:evaluate"),
     generate=_generate,
     default_config="recover/tiny.yaml",
     description="2D keypoint tracks -> 3D and world SMPL-22 motion, adapted from synthetic to real keypoints",

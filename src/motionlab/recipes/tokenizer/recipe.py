@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from motionlab.recipes.base import Recipe
+from motionlab.recipes.base import Recipe, lazy, lazy_build
 from motionlab.recipes.tokenizer.config import TokenizerConfig
-from motionlab.recipes.tokenizer.evaluate import evaluate
-from motionlab.recipes.tokenizer.tool import generate
-
-
-def build(cfg: TokenizerConfig):
-    """``(TokenizerModule, TokenizerData)`` for ``cfg``; no data is read here."""
-    from motionlab.recipes.tokenizer.lightning import TokenizerData, TokenizerModule
-
-    return TokenizerModule(cfg), TokenizerData(cfg)
-
-
-def build_model(cfg: TokenizerConfig):
-    """The LightningModule alone (for :func:`motionlab.train.engine.load_run`)."""
-    from motionlab.recipes.tokenizer.lightning import TokenizerModule
-
-    return TokenizerModule(cfg)
-
 
 RECIPE = Recipe(
     name="tokenizer",
     config_cls=TokenizerConfig,
-    build=build,
-    evaluate=evaluate,
-    generate=generate,
-    build_model=build_model,
+    build=lazy_build("motionlab.recipes.tokenizer.lightning:TokenizerModule",
+                     "motionlab.recipes.tokenizer.lightning:TokenizerData"),
+    evaluate=lazy("motionlab.recipes.tokenizer.evaluate:evaluate"),
+    generate=lazy("motionlab.recipes.tokenizer.tool:generate"),
+    build_model=lazy("motionlab.recipes.tokenizer.lightning:TokenizerModule"),
     default_config="tokenizer/default.yaml",
     description="motion VQ-VAE (VQ/EMA/RVQ/FSQ/LFQ/hybrid x simple/ResNet conv) on body or G1 features",
 )
