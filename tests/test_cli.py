@@ -219,3 +219,13 @@ def test_train_help_lists_the_config_keys(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "nope", "--help"])
     assert info.value.code == 2 and "unknown recipe 'nope'; valid choices: " in capsys.readouterr().err
+
+
+def test_train_units_is_checked_before_anything_runs(capsys):
+    assert main(["train", "gesture", "--units", "inch"]) == 2
+    assert "reads no BVH files" in capsys.readouterr().err
+    assert main(["train", "tokenizer", "--units", "parsecs"]) == 2
+    assert "valid choices" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "tokenizer", "--help"])
+    assert "data.units = auto" in capsys.readouterr().out

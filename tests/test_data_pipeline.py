@@ -234,3 +234,29 @@ def test_a_folder_of_real_files_is_a_dataset(tmp_path):
     paired = WindowData(DataConfig(root=str(human), paired_root=str(robot), streams=["body", "g1_joints"],
                                    window=16, stride=8, cache_dir=str(tmp_path / "cache")))
     assert len(paired.clips) == 8 and paired.dims() == {"body": 136, "g1_joints": 29}
+
+
+def test_data_units_reach_the_bvh_reader_and_the_cache_key(tmp_path):
+    """``data.units`` (``motionlab train --units``) reads a folder's BVH files in that unit, and a
+    different unit is a different cache entry; a bad unit is one error listing the choices."""
+    from motionlab.core.body import smpl22_skeleton
+    from motionlab.core.motion import Motion
+    from motionlab.data.dataset import DataConfig, WindowData, _load_stream
+    from motionlab.data.sources import scan_folder
+    from motionlab.errors import MotionLabError
+    from motionlab.io.bvh import write_bvh
+
+    T = 40
+    root = np.stack([0.02 * np.arange(T), np.zeros(T), np.full(T, 0.93)], 1)
+    m = Motion(30, smpl22_skeleton(), root, np.tile([1.0, 0, 0, 0], (T, 22, 1)))
+    write_bvh(tmp_path / "take.bvh", m, units="cm")  # a body 1.7 m tall, in centimetres
+    clip = scan_folder(tmp_path)[0]
+    auto = _load_stream(clip, "body", 30.0)
+    as_m = _load_stream(clip, "body", 30.0, "m")  # the same numbers read as metres: a 100x taller body
+    assert not np.allclose(auto, as_m)
+    np.testing.assert_allclose(_load_stream(clip, "body", 30.0, "cm"), auto, atol=1e-5)
+    keys = {u: WindowData(DataConfig(root=str(tmp_path), window=16, units=u,
+                                     cache_dir=str(tmp_path / "cache"))).key for u in ("auto", "cm")}
+    assert keys["auto"] != keys["cm"]
+    with pytest.raises(MotionLabError, match="data.units.*valid choices"):
+        _load_stream(clip, "body", 30.0, "parsecs")

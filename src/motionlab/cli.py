@@ -175,7 +175,20 @@ def cmd_data_render(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from motionlab.train.engine import train
 
-    run_dir = train(args.recipe, config_path=args.config, overrides=args.overrides, run_dir=args.run_dir)
+    overrides = list(args.overrides or ())
+    if args.train_units is not None:
+        from motionlab.config import describe_config
+        from motionlab.recipes.registry import get_recipe
+
+        rec = get_recipe(args.recipe)
+        if not any(k.key == "data.units" for k in describe_config(rec.config_cls)):
+            raise MotionLabError(f"--units: recipe {args.recipe!r} reads no BVH files (its config has no "
+                                 "data.units key); recipes that do: tokenizer, retarget, predictor")
+        from motionlab.io.bvh import parse_units
+
+        parse_units(args.train_units)  # a bad unit is an error before anything is built
+        overrides.append(f"data.units={args.train_units}")
+    run_dir = train(args.recipe, config_path=args.config, overrides=overrides, run_dir=args.run_dir)
     print(f"run folder: {run_dir}")
     return 0
 
@@ -355,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-c", "--config", default=None, help="YAML config (default: the recipe's default)")
     s.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.max_steps=200")
     s.add_argument("--run-dir", default=None)
+    s.add_argument("--units", dest="train_units", default=None, metavar="UNITS",
+                   help="length unit of the BVH files in data.root (sets data.units): auto, m, cm, mm, inch, "
+                        "or metres per file unit (CMU's scale: 0.056444)")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("config", help="every config key of a recipe with its value, default and meaning")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ class DataConfig:
     synth_seed: int = 0  # seed of the built-in corpus
     streams: List[str] = field(default_factory=lambda: ["body"])  # feature sets per clip (motionlab.data.features)
     fps: float = 30.0  # every clip is resampled to this frame rate
+    units: Union[str, float] = "auto"  # length unit of BVH files: auto, m, cm, mm, inch or metres per file unit (CMU: 0.056444)
     window: int = 64  # frames per training window (at fps)
     stride: int = 16  # frames between the starts of consecutive windows of a clip
     styles: List[str] = field(default_factory=list)  # keep only clips of these styles/kinds ([] = all)
@@ -66,14 +67,21 @@ def list_clips(cfg: DataConfig) -> List[Clip]:
     return clips
 
 
-def _load_stream(clip: Clip, stream: str, fps: float) -> np.ndarray:
-    from motionlab.io.formats import read_file
+def _load_stream(clip: Clip, stream: str, fps: float, units: Union[str, float] = "auto") -> np.ndarray:
+    """One feature stream of a clip at ``fps``; BVH files are read in ``units`` (``DataConfig.units``)."""
+    from motionlab.io.bvh import parse_units
+    from motionlab.io.formats import reading_options, read_file
 
     kind, fn = feature_fn(stream)
     if kind not in clip.files:
         raise MotionLabError(f"clip {clip.id!r} has no {kind} file for stream {stream!r}; it has {sorted(clip.files)}")
     path = clip.files[kind]
-    name, obj = read_file(path)
+    try:
+        bvh_units = parse_units(units)
+    except MotionLabError as e:
+        raise MotionLabError(f"data.units: {e.problem}") from None
+    with reading_options(units=None if bvh_units == "auto" else bvh_units):
+        name, obj = read_file(path)
     if not hasattr(obj, "resample"):
         raise MotionLabError(f"{name} file does not hold {kind} motion", file=path)
     obj = obj.resample(fps)
@@ -97,7 +105,7 @@ def build_windows(cfg: DataConfig, clips: List[Clip]) -> Dict[str, np.ndarray]:
         keep = []
         for c in members:
             reading.update(1)
-            arrays = [_load_stream(c, s, cfg.fps) for s in cfg.streams]
+            arrays = [_load_stream(c, s, cfg.fps, cfg.units) for s in cfg.streams]
             T = min(len(a) for a in arrays)
             if T < cfg.window:
                 continue
