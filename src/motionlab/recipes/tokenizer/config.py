@@ -35,30 +35,30 @@ class ModelConfig:
     A window of ``T`` frames gives ``T / 2**down_t`` tokens.
     """
 
-    encoder: str = "resnet"
-    quantizer: str = "ema"
-    latent_dim: int = 64
-    width: int = 128
-    down_t: int = 2
-    encoder_kwargs: Dict[str, Any] = field(default_factory=dict)
-    quantizer_kwargs: Dict[str, Any] = field(default_factory=lambda: {"codebook_size": 512})
+    encoder: str = "resnet"  # conv encoder/decoder family: simple or resnet
+    quantizer: str = "ema"  # vq, ema, rvq, fsq, lfq or hybrid (motionlab.nn.registry)
+    latent_dim: int = 64  # channels of each token vector (the quantizer's input)
+    width: int = 128  # channels of the conv layers
+    down_t: int = 2  # temporal downsampling steps of 2x: one token per 2**down_t frames
+    encoder_kwargs: Dict[str, Any] = field(default_factory=dict)  # to encoder and decoder (depth, num_layers, ...)
+    quantizer_kwargs: Dict[str, Any] = field(default_factory=lambda: {"codebook_size": 512})  # to the quantizer (codebook_size, levels, ...)
 
 
 @dataclass
 class LossConfig:
     """Weights of the loss terms (see the module docstring)."""
 
-    recon: float = 1.0
-    vq: float = 1.0
-    vel: float = 0.5
+    recon: float = 1.0  # weight of the feature reconstruction MSE
+    vq: float = 1.0  # weight of the quantizer's own loss (commitment / codebook / entropy)
+    vel: float = 0.5  # weight of the MSE of first differences along time
 
 
 @dataclass
 class EvalConfig:
     """Evaluation settings: the split evaluated (whole split) and its batch size."""
 
-    split: str = "test"
-    batch_size: int = 128
+    split: str = "test"  # split evaluated whole: train, val or test
+    batch_size: int = 128  # windows per evaluation batch
 
 
 @dataclass
