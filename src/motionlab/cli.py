@@ -95,6 +95,7 @@ RECIPE_COMMANDS: List[str] = [
     "motionlab.recipes.predictor.cli:add_parser",
     "motionlab.train.tune:add_parser",
     "motionlab.recipes.t2m.cli:add_parser",
+    "motionlab.recipes.t2m_evaluator.cli:add_parser",
     "motionlab.recipes.recover.cli:add_parser",
     "motionlab.recipes.gesture.cli:add_parser",
 ]

@@ -5,6 +5,14 @@ from __future__ import annotations
 from motionlab.recipes.base import Recipe, lazy, lazy_build
 from motionlab.recipes.t2m_evaluator.config import T2MEvaluatorConfig
 
+def _generate(run_dir, inputs):
+    """``inputs = (texts, motions)``: cosine similarities ``(len(motions), len(texts))``."""
+    from motionlab.recipes.t2m_evaluator.tool import similarity
+
+    texts, motions = inputs
+    return similarity(run_dir, texts, motions)
+
+
 RECIPE = Recipe(
     name="t2m_evaluator",
     config_cls=T2MEvaluatorConfig,
