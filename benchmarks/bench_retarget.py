@@ -4,6 +4,7 @@ Measured on the CPU with 2 threads, on synthetic locomotion clips (30 fps):
 
 * batch: many 10 s clips through one batched network pass (``Retargeter.batch``);
 * single: one 10 s clip, end to end (``Retargeter.__call__``), i.e. the latency a user sees;
+* the batch again without the planted-feet leg IK (``infer.contacts=false``): the IK's cost as a ratio;
 * peer, measured in the same run: a per-frame optimisation retargeter in the style of GMR (bounded
   least squares on G1 FK keypoints against the scaled human joints, warm-started frame to frame,
   scipy). GMR itself reports 35-70 frames/s on a large CPU (its paper); printed for reference.
@@ -95,22 +96,31 @@ def main() -> None:
     peer = optimisation_peer(single)
     with tempfile.TemporaryDirectory() as tmp:
         runs = {"given": Path(args.run)} if args.run else {s: quick_run(s, Path(tmp)) for s in ("tiny", "default")}
-        print(f"{'model':<8} {'params':>8} {'batch frames/s':>15} {'single 10 s clip':>22} {'vs peer':>9}")
+        print(f"{'model':<8} {'params':>8} {'batch frames/s':>15} {'single 10 s clip':>22} {'vs peer':>9} "
+              f"{'no leg IK':>10} {'IK cost':>8}")
         for name, run in runs.items():
             rt = Retargeter(run)
             params = sum(p.numel() for p in rt.model.parameters())
             rt.batch(batch_clips[:4])  # warm-up
-            t0 = time.perf_counter()
-            out = rt.batch(batch_clips)
-            dt = time.perf_counter() - t0
-            frames = sum(r.num_frames for r, _ in out)
+            fps_batch, fps_plain = _batch_fps(rt, batch_clips, True), _batch_fps(rt, batch_clips, False)
+            rt.cfg.infer.contacts = True
             best = min(_timed(rt, single) for _ in range(3))
-            fps_batch = frames / dt
             print(f"{name:<8} {params / 1e6:>7.2f}M {fps_batch:>15,.0f} {single.num_frames / best:>10,.0f} fr/s "
-                  f"({best * 1e3:.0f} ms) {fps_batch / peer:>8.0f}x")
+                  f"({best * 1e3:.0f} ms) {fps_batch / peer:>8.0f}x {fps_plain:>10,.0f} {fps_plain / fps_batch:>7.2f}x")
+    print("no leg IK: the same batch with infer.contacts=false (the root then steps with the stance feet); "
+          "IK cost: how many times longer the batch takes with the planted-feet leg IK")
     print(f"peer: per-frame optimisation IK (scipy least squares, same FK, same machine): {peer:.1f} frames/s")
     print(f"GMR (optimisation-based, published, large CPU): {GMR_PUBLISHED_FPS[0]:.0f}-{GMR_PUBLISHED_FPS[1]:.0f} "
           "frames/s; target for motionlab batch: >= 10,000 frames/s")
+
+
+def _batch_fps(rt, batch, contacts: bool) -> float:
+    """Frames/s of one batched pass over ``batch`` with the planted-feet leg IK on or off (CPU time of
+    this process, so other load on the machine does not count)."""
+    rt.cfg.infer.contacts = contacts
+    t0 = time.process_time()
+    out = rt.batch(batch)
+    return sum(r.num_frames for r, _ in out) / (time.process_time() - t0)
 
 
 def _timed(rt, clip) -> float:

@@ -154,6 +154,36 @@ def g1_fk(
     return body_pos, body_out
 
 
+def g1_chain_fk(root_rot: np.ndarray, root_pos: np.ndarray, joint_pos: np.ndarray,
+                bodies: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
+    """World poses of a few G1 bodies (numpy, float64): what :func:`g1_fk` gives for them, without
+    the rest of the tree (e.g. the 12 leg bodies of an IK loop, about 3x cheaper than the 30).
+
+    Args:
+        root_rot: ``(N, 3, 3)`` pelvis rotation matrices; ``root_pos``: ``(N, 3)`` m.
+        joint_pos: ``(N, 29)`` joint angles (rad, Unitree order).
+        bodies: MJCF-order body indices, each listed after its parent unless the parent is the pelvis
+            (e.g. ``(1, 2, 3, 4, 5, 6)`` for the left leg).
+
+    Returns:
+        ``(N, len(bodies), 3)`` positions and ``(N, len(bodies), 3, 3)`` rotation matrices.
+    """
+    rot: dict = {0: root_rot}
+    pos: dict = {0: root_pos}
+    rest = quat_to_matrix(np.asarray(G1_BODY_REST_QUATS))
+    for b in bodies:
+        p = G1_BODY_PARENTS[b]
+        if p not in rot:
+            raise MotionLabError(f"body {G1_BODY_NAMES[b]} comes before its parent {G1_BODY_NAMES[p]}", place="bodies")
+        a = np.asarray(G1_JOINT_AXES[b - 1])
+        t = joint_pos[:, b - 1]
+        k = np.array([[0.0, -a[2], a[1]], [a[2], 0.0, -a[0]], [-a[1], a[0], 0.0]])  # Rodrigues
+        turn = np.eye(3) + np.sin(t)[:, None, None] * k + (1.0 - np.cos(t))[:, None, None] * (k @ k)
+        pos[b] = pos[p] + rot[p] @ G1_BODY_OFFSETS[b]
+        rot[b] = rot[p] @ (rest[b] @ turn)
+    return np.stack([pos[b] for b in bodies], axis=1), np.stack([rot[b] for b in bodies], axis=1)
+
+
 def g1_body_velocities(
     root_pos: np.ndarray,
     root_quat: np.ndarray,

@@ -57,6 +57,7 @@ class RetargetInferConfig:
     overlap: int = 16  # frames shared by neighbouring windows, cross-faded (at data.fps)
     min_frames: int = 16  # shorter clips are rejected; clips shorter than a window are edge-padded
     batch_windows: int = 512  # windows per forward pass
+    contacts: bool = True  # pin the human's planted feet in the world with a leg IK (recipes/retarget/contacts.py)
 
 
 @dataclass

@@ -27,6 +27,8 @@ def metric_rows(metrics: Dict[str, Any]) -> List[str]:
         ("frames outside the G1 limits before clamping", "clip_limit_violation_frames", None, None, None, True),
         ("... of the network's raw output", "clip_network_limit_violation_frames", None, None, None, True),
         ("robot foot skating", "clip_foot_skating_ratio", None, None, "clip_foot_skating_ratio_gt", True),
+        ("... without the planted-feet leg IK", "clip_foot_skating_ratio_no_contacts", None, None, None, True),
+        ("keypoint MPJPE, whole clips, global (mm)", "clip_mpjpe_global_mm", None, None, None, False),
     ]
     return [f"| {name} | {_fmt(metrics, a, p)} | {_fmt(metrics, b, p)} | {_fmt(metrics, c, p)} | {_fmt(metrics, g, p)} |"
             for name, a, b, c, g, p in table]

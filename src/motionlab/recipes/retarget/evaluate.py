@@ -28,8 +28,11 @@ On the held-out windows (the ``test`` split, else ``val``), with the run's norma
 and on the held-out *clips*, through the whole tool (:class:`~.tool.Retargeter`: windows, blending,
 limits, root): joint MAE, keypoint MPJPE root-relative and global, limit and velocity-limit
 violations before clamping (after the smooth limits) and of the network's own output
-(``clip_network_limit_violation_frames``), robot foot skating, the ground truth's and their gap
-``clip_foot_skating_gap``, seam discontinuity.
+(``clip_network_limit_violation_frames``), those of the final output (``clip_output_limit_violation_frames``,
+after the planted-feet leg IK), robot foot skating, the ground truth's and their gap
+``clip_foot_skating_gap``, seam discontinuity; with ``infer.contacts`` the same joint MAE, MPJPE and
+skating without the leg IK (suffix ``_no_contacts``: the root then steps with the stance feet) and the
+fraction of foot-frames pinned (``clip_contact_frames``).
 """
 
 from __future__ import annotations
@@ -61,8 +64,10 @@ RETARGET_DIRECTIONS: Dict[str, str] = {
     **{f"clip_{k}": "lower" for k in ("joint_mae_rad", "mpjpe_global_mm", "mpjpe_root_relative_mm",
                                        "limit_violation_frames", "network_limit_violation_frames", "limit_max_excess_rad", "velocity_violation_steps",
                                        "velocity_max_excess_rad_s", "foot_skating_ratio", "foot_skating_gap",
-                                       "seam_discontinuity_acc")},
-    "clip_foot_skating_ratio_gt": "none",
+                                       "seam_discontinuity_acc", "output_limit_violation_frames",
+                                       "joint_mae_rad_no_contacts", "mpjpe_global_mm_no_contacts",
+                                       "mpjpe_root_relative_mm_no_contacts", "foot_skating_ratio_no_contacts")},
+    "clip_foot_skating_ratio_gt": "none", "clip_contact_frames": "none",
 }
 
 
@@ -217,30 +222,41 @@ def clip_metrics(rt, clips, max_clips: Optional[int] = 32) -> Dict[str, Any]:
         return {}
     humans = [read_human_file(c.files["human"]) for c in clips]
     results = rt.batch(humans, fps=rt.fps)
+    plain = None
+    if getattr(rt.cfg.infer, "contacts", False):  # the same clips without the planted-feet IK, for comparison
+        rt.cfg.infer.contacts = False
+        try:
+            plain = rt.batch(humans, fps=rt.fps)
+        finally:
+            rt.cfg.infer.contacts = True
     kp = [ISAAC_BODY_NAMES.index(n) for n in BEYONDMIMIC_KEYPOINT_BODIES]
     rows: Dict[str, List[float]] = {}
 
     def add(k: str, v: float) -> None:
         rows.setdefault(k, []).append(float(v))
 
-    for c, (robot, report) in zip(clips, results):
+    for i, (c, (robot, report)) in enumerate(zip(clips, results)):
         _, gt = read_file(c.files["robot"])
         gt = gt.resample(rt.fps)
         T = min(gt.num_frames, robot.num_frames)
         if T < 4:
             continue
-        pred, gt = robot.slice(0, T), gt.slice(0, T)
-        add("joint_mae_rad", joint_mae(pred.joint_pos, gt.joint_pos).overall)
-        pp, _ = g1_fk_motion(pred, order="isaac")
+        gt = gt.slice(0, T)
         gp, _ = g1_fk_motion(gt, order="isaac")
-        add("mpjpe_global_mm", mpjpe(pp[:, kp], gp[:, kp]))
-        add("mpjpe_root_relative_mm", mpjpe(pp[:, kp], gp[:, kp], root=0))
+        for suffix, (r, rep) in [("", (robot, report))] + ([("_no_contacts", plain[i])] if plain else []):
+            pred = r.slice(0, T)
+            add(f"joint_mae_rad{suffix}", joint_mae(pred.joint_pos, gt.joint_pos).overall)
+            pp, _ = g1_fk_motion(pred, order="isaac")
+            add(f"mpjpe_global_mm{suffix}", mpjpe(pp[:, kp], gp[:, kp]))
+            add(f"mpjpe_root_relative_mm{suffix}", mpjpe(pp[:, kp], gp[:, kp], root=0))
+            add(f"foot_skating_ratio{suffix}", rep["foot_skating_ratio"])
+        add("output_limit_violation_frames", report["output_limit_violation_frames"])
+        add("contact_frames", report["contact_frames"])
         add("limit_violation_frames", report["limit_violation_frames"])
         add("network_limit_violation_frames", report["network_limit_violation_frames"])
         add("limit_max_excess_rad", report["limit_max_excess_rad"])
         add("velocity_violation_steps", report["velocity_violation_steps"])
         add("velocity_max_excess_rad_s", report["velocity_max_excess_rad_s"])
-        add("foot_skating_ratio", report["foot_skating_ratio"])
         from motionlab.robots.g1_fk import g1_fk
 
         gpos, gquat = g1_fk(gt.root_pos, gt.root_quat, gt.joint_pos, order="isaac")
@@ -251,7 +267,7 @@ def clip_metrics(rt, clips, max_clips: Optional[int] = 32) -> Dict[str, Any]:
         seams = window_starts(T, rt.window, rt.overlap)[1:]
         if seams and min(seams) >= 2 and T - max(seams) >= 2:
             # a seam of the cross-fade is where a window's ramp starts, i.e. each later window's start
-            add("seam_discontinuity_acc", seam_discontinuity(pred.joint_pos, seams, rt.fps, order=2))
+            add("seam_discontinuity_acc", seam_discontinuity(robot.joint_pos[:T], seams, rt.fps, order=2))
     out = {f"clip_{k}": float(np.mean(v)) for k, v in rows.items()} | {"clips": len(clips)}
     if "clip_foot_skating_ratio" in out and "clip_foot_skating_ratio_gt" in out:
         # the target: the robot's feet skate no more than the ground truth's (within 1 point)

@@ -10,7 +10,9 @@ The network predicts joint angles only; the floating base is placed here:
   soles (G1 FK of the predicted joints) sits at ``s`` times the human's lowest foot clearance above
   the clip's floor: planted feet stay on the ground (Z = 0) and flight phases keep their height;
 * **planted feet**: the robot's legs are not the human's scaled legs, so a scaled human root makes a
-  planted G1 foot slide. Each horizontal root step is therefore taken from the robot's own stance
+  planted G1 foot slide. By default (``infer.contacts``) the root keeps the scaled human path and the
+  leg IK of :mod:`.contacts` holds the human's planted feet in the world. Without it, each
+  horizontal root step is taken from the robot's own stance
   feet where a sole is on the ground (the step that keeps it fixed; in double support the mean of
   both feet weighted by the 4th power of their contact weights, so a swinging foot near the ground
   does not drag a planted one), and from the scaled human root step in flight, blended by the
@@ -69,14 +71,17 @@ def human_foot_clearance(positions: np.ndarray, foot_idx) -> np.ndarray:
     return low - low.min()
 
 
-def robot_root_trajectory(human: Motion, joint_pos: np.ndarray,
-                          scale: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray, Dict[str, float]]:
+def robot_root_trajectory(human: Motion, joint_pos: np.ndarray, scale: Optional[float] = None,
+                          anchor: bool = True) -> Tuple[np.ndarray, np.ndarray, Dict[str, float]]:
     """Root ``(pos (T, 3), quat (T, 4) w first)`` of the G1 for a human clip and predicted joints.
 
     Args:
         human: the human clip on the SMPL-22 layout (``to_smpl22`` output), same frames as ``joint_pos``.
         joint_pos: ``(T, 29)`` G1 joint angles (rad, Unitree order).
         scale: robot/human size ratio; default ``0.793 / standing pelvis height of the human``.
+        anchor: take the horizontal root steps from the robot's stance feet
+            (:func:`anchor_stance_feet`); False keeps the scaled human root (the planted feet are then
+            held by the leg IK of :mod:`.contacts`).
 
     Returns:
         root_pos, root_quat and a dict with ``scale`` and ``sole_height_before`` (mean lowest-sole
@@ -97,8 +102,9 @@ def robot_root_trajectory(human: Motion, joint_pos: np.ndarray,
     feet = [human.skeleton.index(n) for n in HUMAN_FOOT_JOINTS if n in human.skeleton.names]
     target = s * human_foot_clearance(pos, feet) if feet else np.zeros(T)
     root_pos[:, 2] += target - sole
-    soles = g1_soles(*g1_fk(root_pos, root_quat, q, order="isaac"))  # (T, 2, 4, 3)
-    root_pos[:, :2] = anchor_stance_feet(root_pos[:, :2], soles)
+    if anchor:
+        soles = g1_soles(*g1_fk(root_pos, root_quat, q, order="isaac"))  # (T, 2, 4, 3)
+        root_pos[:, :2] = anchor_stance_feet(root_pos[:, :2], soles)
     return root_pos, root_quat, {"scale": s, "sole_height_before": float(sole.mean())}
 
 
@@ -135,11 +141,22 @@ def anchor_stance_feet(root_xy: np.ndarray, soles: np.ndarray, low: float = 0.02
 
 
 def assemble_robot_motion(human: Motion, joint_pos: np.ndarray, scale: Optional[float] = None,
-                          meta: Optional[dict] = None) -> Tuple[RobotMotion, Dict[str, float]]:
+                          meta: Optional[dict] = None, contacts: bool = True
+                          ) -> Tuple[RobotMotion, Dict[str, float]]:
     """A :class:`RobotMotion` (Unitree order, the human clip's fps) from predicted joint angles and
     the root of :func:`robot_root_trajectory`; body poses follow from motionlab's G1 FK
-    (:func:`motionlab.robots.g1_fk.g1_fk_motion`). Returns the motion and the root info dict."""
-    root_pos, root_quat, info = robot_root_trajectory(human, joint_pos, scale)
+    (:func:`motionlab.robots.g1_fk.g1_fk_motion`). With ``contacts`` the human's planted feet are
+    then pinned in the world by the leg IK of :func:`.contacts.pin_stance_feet` (the joints change)
+    and the root keeps the scaled human root's horizontal path; without, the root's steps come from
+    the stance feet (:func:`anchor_stance_feet`). Returns the motion and the root info dict (plus
+    the IK's, prefixed ``contact_``)."""
+    root_pos, root_quat, info = robot_root_trajectory(human, joint_pos, scale, anchor=not contacts)
+    if contacts:
+        from motionlab.recipes.retarget.contacts import pin_stance_feet
+
+        joint_pos, dz, pin = pin_stance_feet(human, root_pos, root_quat, joint_pos)
+        root_pos = root_pos + np.stack([np.zeros_like(dz), np.zeros_like(dz), dz], axis=1)
+        info.update({k if k.startswith("contact_") else f"contact_{k}": v for k, v in pin.items()})
     robot = RobotMotion(fps=human.fps, root_pos=root_pos, root_quat=root_quat, joint_pos=joint_pos,
                         joint_names=G1_JOINT_NAMES, meta=dict(meta or {}))
     return robot, info

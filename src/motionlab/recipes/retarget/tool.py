@@ -13,7 +13,9 @@ Pipeline for one clip (any skeleton that maps onto SMPL-22 by joint names, any f
 5. de-normalise to joint angles (rad, Unitree order), bend them smoothly inside the official limits
    (:func:`soft_limits`; the network's own violations are reported as ``network_limit_*``), measure
    position- and velocity-limit violations **before** clamping, then clamp into the limits;
-6. place the root (:mod:`.root`) and resample to the requested fps.
+6. place the root (:mod:`.root`), hold the human's planted feet in the world with a leg IK that stays
+   inside the limits (:mod:`.contacts`, ``infer.contacts``; velocity limits are measured after it) and
+   resample to the requested fps.
 
 Outputs: ``beyondmimic`` (whole_body_tracking npz, 50 fps, Isaac order), ``unitree-csv`` (30 fps,
 Unitree order, root quaternion x y z w), ``gmr-pkl`` (the input's fps unless ``fps`` is given) and
@@ -249,15 +251,17 @@ class Retargeter:
         joint_pos = soft_limits(joint_pos, G1_LOWER, G1_UPPER)
         lim = limit_violations(joint_pos, G1_LOWER, G1_UPPER)
         frac, excess = lim.fraction, lim.per_joint
-        if len(joint_pos) > 1:
-            vel = velocity_limit_violations(joint_pos, self.fps, G1_VELOCITY_LIMITS)
-            vfrac, vexcess = vel.fraction, vel.per_joint
-        else:
-            vfrac, vexcess = 0.0, np.zeros(29)
         q = clamp_to_limits(joint_pos)
         meta = {"source": motion.meta.get("source"), "retargeted_by": "motionlab retarget",
                 "run": str(self.run_dir), "limits": "official G1 limits (clamped)"}
-        robot, info = assemble_robot_motion(motion, q, meta=meta)
+        contacts = bool(getattr(self.cfg.infer, "contacts", True))
+        robot, info = assemble_robot_motion(motion, q, meta=meta, contacts=contacts)
+        final = limit_violations(robot.joint_pos, G1_LOWER, G1_UPPER)  # the leg IK stays inside the limits
+        if len(joint_pos) > 1:  # velocities of what the robot gets (after the leg IK)
+            vel = velocity_limit_violations(robot.joint_pos, self.fps, G1_VELOCITY_LIMITS)
+            vfrac, vexcess = vel.fraction, vel.per_joint
+        else:
+            vfrac, vexcess = 0.0, np.zeros(29)
         body_pos, body_quat = g1_fk(robot.root_pos, robot.root_quat, robot.joint_pos, order="isaac")
         soles = g1_soles(body_pos, body_quat)
         feet = soles.mean(axis=2)  # (T, 2, 3): centre of each sole
@@ -285,6 +289,10 @@ class Retargeter:
             "velocity_violation_steps": float(vfrac),
             "velocity_max_excess_rad_s": float(np.max(vexcess)),
             "clamped_to_limits": True,
+            "output_limit_violation_frames": float(final.fraction),
+            "contacts": contacts,
+            "contact_frames": float(info.get("contact_frames", 0.0)),
+            "contact_foot_error_mm": float(info.get("contact_foot_error_mm", 0.0)),
             "foot_skating_ratio": float(skate),
             "seconds": float(seconds),
         }
@@ -443,6 +451,10 @@ def retarget_file(input: PathLike, run_dir: PathLike, output: PathLike, format: 
              f"velocity limits: {100 * report['velocity_violation_steps']:.1f}% of steps over, "
              f"largest excess {report['velocity_max_excess_rad_s']:.2f} rad/s",
              f"robot foot skating ratio: {report['foot_skating_ratio']:.3f}; scale robot/human {report['scale']:.3f}",
+             (f"planted feet: {100 * report['contact_frames']:.0f}% of foot-frames held by the leg IK "
+              f"(mean remaining offset {report['contact_foot_error_mm']:.1f} mm), "
+              f"{100 * report['output_limit_violation_frames']:.1f}% of output frames outside the limits"
+              if report["contacts"] else "planted feet: leg IK off (infer.contacts=false)"),
              f"time: {report['seconds']:.3f} s ({report['frames_per_second']:.0f} frames/s)"]
     if fmt == "beyondmimic" and abs(out_fps - 50.0) > 1e-9:
         lines.append(f"warning: BeyondMimic's tracker plays one frame per 0.02 s; {out_fps:g} fps will play "
