@@ -94,6 +94,38 @@ def test_person_box_fills_frames_without_a_person():
     assert person_box(pn, np.zeros((5, 17), bool)) is None
 
 
+# --- input statistics -------------------------------------------------------------------------------
+
+def test_target_input_model_measures_noise_by_confidence_and_pastes_masks():
+    """On windows whose noise is known per confidence level, the target model measures it (second
+    differences, source noise subtracted), and pasted patterns keep the target's masks and confidences."""
+    from motionlab.recipes.recover.inputs import TargetInputModel, randomise_confidence
+
+    rng = np.random.default_rng(0)
+    N, T = 64, 32
+    smooth = np.linspace(0, 1, T)[None, :, None, None] * rng.uniform(-0.2, 0.2, (N, 1, 17, 2))  # slow motion
+    src = np.concatenate([smooth + rng.normal(0, 0.002, smooth.shape), np.ones((N, T, 17, 1))], -1)
+    conf = rng.choice([0.3, 0.95], size=(N, T, 17))
+    sigma = np.where(conf < 0.5, 0.03, 0.01)
+    tgt = np.concatenate([smooth + rng.normal(size=smooth.shape) * sigma[..., None], conf[..., None]], -1)
+    tgt[:, :, 3] = 0.0  # a joint the target detector always misses
+    m = TargetInputModel(tgt.astype(np.float32), src.astype(np.float32))
+    from motionlab.recipes.recover.inputs import CONF_EDGES
+
+    lo, hi = np.searchsorted(CONF_EDGES, 0.3), np.searchsorted(CONF_EDGES, 0.95)
+    assert float(m.sigma[lo]) == pytest.approx(0.03, rel=0.15) and float(m.sigma[hi]) == pytest.approx(0.01, rel=0.2)
+    feat = torch.from_numpy(src[:8].astype(np.float32))
+    out = m.apply(feat, torch.Generator().manual_seed(0), fraction=1.0)
+    assert (out[:, :, 3] == 0).all()  # masked joints are all zero, never a position with confidence 0
+    c = out[..., 2].numpy()
+    assert (np.isclose(c, 0.0) | np.isclose(c, 0.3) | np.isclose(c, 0.95)).all()
+    assert torch.equal(m.apply(feat, torch.Generator().manual_seed(0), fraction=0.0), feat)
+    rnd = randomise_confidence(feat, torch.Generator().manual_seed(0), 1.0)
+    c = rnd[..., 2]
+    assert ((c == 0) | ((c >= 0.1) & (c <= 1))).all() and (c == 0).float().mean() > 0.02
+    assert (rnd[c == 0] == 0).all()
+
+
 # --- discriminator --------------------------------------------------------------------------------
 
 def test_discriminator_shapes_batch_and_length_one():

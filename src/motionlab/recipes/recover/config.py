@@ -36,6 +36,7 @@ class RecoverDataConfig:
     source_cameras: int = 6
     source_noise: float = 0.004  # detector-noise model of the source: sigma as a fraction of the box size
     min_confidence: float = 0.1  # joints below are masked (never read as zeros)
+    source_conf_aug: float = 0.0  # fraction of source windows with generic random confidences, masks and noise (no target data)
     focal: str = "diagonal"  # target focal when a track has none: "diagonal" (sqrt(w^2+h^2), as GVHMR) or "known"
     num_workers: int = 0
 
@@ -77,7 +78,10 @@ class RecoverAdaptConfig:
     window (flip, small rotation, scale, jitter) with confidence = discriminator score x agreement of the
     views, accepted above a threshold moving from ``confidence_threshold_start`` to ``_end`` by
     ``confidence_step`` every ``threshold_every`` steps; the teacher is the EMA of the lifter when
-    ``ema_teacher``; 2D re-projection and bone-length consistency on the targets.
+    ``ema_teacher``; 2D re-projection and bone-length consistency on the targets; with ``input_transfer``,
+    a fraction ``input_transfer_fraction`` of the source windows takes the confidences and masks of
+    unlabelled target windows and the target's measured noise for them (see
+    :mod:`motionlab.recipes.recover.inputs`).
     """
 
     enabled: bool = True
@@ -96,6 +100,8 @@ class RecoverAdaptConfig:
     threshold_every: int = 50
     pseudo_smooth: float = 2.0  # frames: Gaussian smoothing of the pseudo-labels over time (0 = none)
     agreement_scale: float = 0.1  # m: views that disagree by this much (RMS) get agreement exp(-1)
+    input_transfer: bool = True  # target confidence patterns and the target's noise-vs-confidence on source windows
+    input_transfer_fraction: float = 0.5  # fraction of the source windows that get them
     ema_teacher: bool = True
     ema_decay: float = 0.99
     pseudo_weight: float = 1.0

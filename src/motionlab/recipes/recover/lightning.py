@@ -27,6 +27,7 @@ from motionlab.nn.discriminators import MotionDiscriminator
 from motionlab.recipes.recover import adapt as A
 from motionlab.recipes.recover import geometry as G
 from motionlab.recipes.recover.config import RecoverConfig
+from motionlab.recipes.recover.inputs import TargetInputModel, randomise_confidence
 from motionlab.recipes.recover.model import build_lifter
 from motionlab.train.module import RecipeModule
 
@@ -117,6 +118,7 @@ class RecoverModule(RecipeModule):
             ff, fb = A.flip_input(feat[flip], box[flip])
             feat, box, target = feat.clone(), box.clone(), target.clone()
             feat[flip], box[flip], target[flip] = ff, fb, A.flip_output(target[flip])
+        feat = self._source_inputs(feat, step, gen)
         out = self.model(feat, box)
         terms = supervised_terms(out, target, self.fps)
         sup = sum(getattr(w, k) * v for k, v in terms.items()) + w.bone_source * A.bone_loss(out)
@@ -152,6 +154,18 @@ class RecoverModule(RecipeModule):
         logs["loss"] = total
         self.log_losses(logs, "train", batch_size=feat.shape[0])
         return total
+
+    def _source_inputs(self, feat: torch.Tensor, step: int, gen: torch.Generator) -> torch.Tensor:
+        """Source inputs with target confidence patterns (adapting, ``adapt.input_transfer``) or generic
+        random confidences (``data.source_conf_aug``) on a fraction of the windows."""
+        a = self.cfg.adapt
+        dm = self.trainer.datamodule if self.trainer is not None else None
+        model = getattr(dm, "input_model", None)
+        if self._adapting(step) and a.input_transfer and model is not None:
+            return model.apply(feat, gen, a.input_transfer_fraction)
+        if self.cfg.data.source_conf_aug > 0:
+            return randomise_confidence(feat, gen, self.cfg.data.source_conf_aug)
+        return feat
 
     def _target_step(self, tf: torch.Tensor, tb: torch.Tensor, step: int, gen: torch.Generator):
         a = self.cfg.adapt
@@ -206,6 +220,7 @@ class RecoverData(L.LightningDataModule):
         self.target: Optional[Dict[str, torch.Tensor]] = None
         self.val: Dict[str, Dict[str, torch.Tensor]] = {}
         self.target_sampler: Optional[A.AlternatingSampler] = None
+        self.input_model: Optional[TargetInputModel] = None
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self.source is not None:
@@ -220,6 +235,8 @@ class RecoverData(L.LightningDataModule):
         self.target = _tensors(windows(tgt, d.window, d.stride, labelled=False))
         self.target_sampler = A.AlternatingSampler(len(self.target["feat"]), d.batch_size,
                                                    self.cfg.adapt.alternating_ratio, self.cfg.train.seed)
+        if self.cfg.adapt.enabled and self.cfg.adapt.input_transfer:
+            self.input_model = TargetInputModel(self.target["feat"].numpy(), self.source["feat"].numpy())
         val = corpus_tracks(self.cfg, ("val",), ("synthetic", "real"), labelled_real=True)
         for dom in ("synthetic", "real"):
             self.val[dom] = _tensors(windows([t for t in val if t.domain == dom], d.window, d.window))
