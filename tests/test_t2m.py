@@ -179,3 +179,57 @@ def test_multimodality_kinetic_and_bone_metrics_by_hand():
     two = np.zeros((2, 22, 3))
     two[:, 1, 0] = lengths  # moving the left hip changes pelvis->hip and hip->knee: std 0.5 each, 21 bones
     assert bone_length_std(two, SMPL22_PARENTS) == pytest.approx(2 * 0.5 / 21)
+
+
+def test_difference_scales_weigh_every_channel_by_its_own_motion(data):
+    from motionlab.recipes.t2m.model import t2m_losses
+
+    v, a = data.difference_scales()
+    assert v.shape == a.shape == (263,) and (v >= 0).all() and (a >= 0).all() and v.sum() > 0
+    batch = next(iter(data.loader("train", batch_size=4)))
+    x0, mask = batch["motion"], batch["mask"]
+    mean, std = torch.as_tensor(data.normalizer.mean), torch.as_tensor(data.normalizer.std)
+    scale = (torch.as_tensor(v), torch.as_tensor(a))
+    # the same roughness on a smooth channel counts more than on a jumpy one once the terms are scaled
+    calm, jumpy = int(np.argmin(np.where(v > 0.01 * v.mean(), v, np.inf))), int(np.argmax(v))
+    noise = torch.randn(x0.shape[:2]) * 0.1
+    rough = []
+    for ch in (calm, jumpy):
+        pred = x0.clone()
+        pred[..., ch] += noise
+        rough.append(t2m_losses(pred, x0, mask, mean, std, 20.0, scale)["acceleration"])
+        plain = t2m_losses(pred, x0, mask, mean, std, 20.0)["acceleration"]
+        assert plain > 0
+    assert rough[0] > 2 * rough[1]
+    assert t2m_losses(x0, x0, mask, mean, std, 20.0, scale)["velocity"] == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(Exception, match="difference_scale"):
+        from motionlab.recipes.t2m.lightning import T2MModule
+
+        T2MModule(_cfg(overrides=["loss.difference_scale=sideways"]))
+
+
+def test_evaluator_scores_motion_files_against_captions(runs, tmp_path):
+    from motionlab.cli import main
+    from motionlab.errors import MotionLabError
+    from motionlab.recipes.t2m.tool import generate, write_motion
+    from motionlab.recipes.t2m_evaluator.tool import read_motion_features, similarity
+
+    run, ev = runs
+    feats = generate(run, ["a person walks forward", "a person runs forward"], 30, steps=2)
+    long = np.concatenate([feats[0]] * 6)  # longer than a training window: embedded window by window
+    sim = similarity(ev, ["a person walks forward", "a person runs forward", "a person waves"],
+                     [feats[0], feats[1], long])
+    assert sim.shape == (3, 3) and np.all(np.abs(sim) <= 1 + 1e-6)
+    write_motion(feats[0], tmp_path / "walk.npy", 20.0)
+    write_motion(feats[1], tmp_path / "run.npz", 20.0)
+    write_motion(feats[1], tmp_path / "run.bvh", 20.0)
+    assert read_motion_features(tmp_path / "run.npz").shape == (30, 263)
+    assert read_motion_features(tmp_path / "run.bvh").shape[1] == 263
+    caps = tmp_path / "caps.txt"
+    caps.write_text("a person runs forward\n")
+    assert main(["t2m-score", str(tmp_path / "walk.npy"), str(tmp_path / "run.npz"), str(tmp_path / "run.bvh"),
+                 "--evaluator", str(ev), "--text", "a person walks forward", "--texts", str(caps)]) == 0
+    with pytest.raises(MotionLabError, match="not found"):
+        read_motion_features(tmp_path / "missing.npy")
+    with pytest.raises(SystemExit):
+        main(["t2m-score", str(tmp_path / "walk.npy"), "--evaluator", str(ev)])

@@ -58,6 +58,7 @@ class T2MModelConfig:
     dropout: float = 0.1
     patch: int = 1  # consecutive frames per transformer token (2 halves the sequence)
     smooth: int = 0  # kernel of a learned per-channel temporal filter on the output (0 = none; odd, e.g. 5)
+    blend: bool = False  # patch > 1: tokens predict overlapping frames cross-faded at patch borders (no steps)
     text: TextConfig = field(default_factory=TextConfig)
 
 
@@ -65,13 +66,19 @@ class T2MModelConfig:
 class T2MLossConfig:
     """Loss weights (0 = off; every term is logged either way). ``mse`` on x0, ``velocity`` and
     ``acceleration`` on its first/second time differences, ``geometric``: bone-length consistency of the
-    joint positions recovered from the prediction (float32), ``foot``: speed of feet in contact."""
+    joint positions recovered from the prediction (float32), ``foot``: speed of feet in contact.
+
+    ``difference_scale``: ``data`` divides each channel's velocity/acceleration error by the training data's
+    mean square first/second difference of that channel (dimensionless terms that weigh the smooth joint
+    positions as much as the jumpy contact channels); ``features``: plain differences of the normalised
+    features."""
 
     mse: float = 1.0
     velocity: float = 0.1
     acceleration: float = 0.05
     geometric: float = 0.01
     foot: float = 0.0
+    difference_scale: str = "data"  # data | features
 
 
 @dataclass

@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import lightning as L
 import numpy as np
@@ -199,6 +199,17 @@ class CaptionData:
         else:
             train = np.concatenate([self.clips[c].features[s:s + n] for c, s, n in self.index["train"]])
             self.normalizer = Normalizer.fit(train)
+
+    def difference_scales(self) -> Tuple[np.ndarray, np.ndarray]:
+        """``(velocity, acceleration)`` per-channel mean squares ``(263,)`` of the first and second time
+        differences of the normalised training windows (valid frames only): the scales that make the velocity
+        and acceleration loss terms dimensionless, as the normalisation makes the MSE term."""
+        d1, d2, n1, n2 = 0.0, 0.0, 0, 0
+        for c, s, n in self.index["train"]:
+            x = self.normalizer(self.clips[c].features[s:s + n]).astype(np.float64)
+            v, a = np.diff(x, 1, 0), np.diff(x, 2, 0)
+            d1, d2, n1, n2 = d1 + (v ** 2).sum(0), d2 + (a ** 2).sum(0), n1 + len(v), n2 + len(a)
+        return (np.asarray(d1 / max(n1, 1), np.float32), np.asarray(d2 / max(n2, 1), np.float32))
 
     def train_captions(self) -> List[str]:
         return [t for c in self.clips if c.split == "train" for t in c.captions]

@@ -21,12 +21,21 @@ class T2MModule(RecipeModule):
 
     def __init__(self, cfg: T2MConfig) -> None:
         super().__init__(cfg)
+        if cfg.loss.difference_scale not in ("data", "features"):
+            from motionlab.errors import choices_error
+
+            raise choices_error("difference scale", cfg.loss.difference_scale, ("data", "features"),
+                                place="loss.difference_scale")
         self.model = build_denoiser(cfg)
         self.scheduler = make_scheduler(cfg, "ddpm")
         self.register_buffer("alphas_cumprod", self.scheduler.alphas_cumprod.clone().float(), persistent=False)
         F = self.model.feature_dim
         self.register_buffer("mean", torch.zeros(F))
         self.register_buffer("std", torch.ones(F))
+        # per-channel scales of the velocity/acceleration terms (loss.difference_scale=data); filled in setup,
+        # needed only for training, so they are not part of the checkpoint's weights
+        self.register_buffer("vel_scale", torch.ones(F), persistent=False)
+        self.register_buffer("acc_scale", torch.ones(F), persistent=False)
 
     def setup(self, stage: str) -> None:
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -35,6 +44,10 @@ class T2MModule(RecipeModule):
             return
         self.mean.copy_(torch.as_tensor(data.normalizer.mean))
         self.std.copy_(torch.as_tensor(data.normalizer.std))
+        if self.cfg.loss.difference_scale == "data":
+            v, a = data.difference_scales()
+            self.vel_scale.copy_(torch.as_tensor(v))
+            self.acc_scale.copy_(torch.as_tensor(a))
         if hasattr(self.model.text, "set_vocabulary"):
             self.model.text.set_vocabulary(data.train_captions())
 
@@ -50,7 +63,8 @@ class T2MModule(RecipeModule):
         drop = torch.rand(B, device=x0.device) < self.cfg.diffusion.cond_drop if prefix == "train" else None
         text = self.model.encode_text(batch["text"])
         pred = self.model(x_t, t, text, mask, drop)
-        terms = t2m_losses(pred, x0, mask, self.mean, self.std, self.cfg.data.fps)
+        scale = (self.vel_scale, self.acc_scale) if self.cfg.loss.difference_scale == "data" else None
+        terms = t2m_losses(pred, x0, mask, self.mean, self.std, self.cfg.data.fps, scale)
         total = weighted_total(terms, self.cfg.loss)
         self.log_losses({"loss": total, **{k: terms[k] for k in LOSS_TERMS}}, prefix, batch_size=B)
         return total

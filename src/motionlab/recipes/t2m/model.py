@@ -16,9 +16,10 @@ of the feet while the ground truth marks contact).
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as Fn
 from torch import nn
 
 from motionlab.core.body import SMPL22_PARENTS
@@ -40,7 +41,7 @@ class T2MDenoiser(nn.Module):
     """x0-predicting transformer (see the module docstring). ``feature_dim`` features per frame."""
 
     def __init__(self, feature_dim: int = hml.FEATURE_DIM, dim: int = 256, layers: int = 4, heads: int = 4,
-                 ff: int = 512, dropout: float = 0.1, patch: int = 1, smooth: int = 0,
+                 ff: int = 512, dropout: float = 0.1, patch: int = 1, smooth: int = 0, blend: bool = False,
                  text: Optional[dict] = None) -> None:
         super().__init__()
         text = dict(text or {})
@@ -48,7 +49,10 @@ class T2MDenoiser(nn.Module):
         self.text = build_text_encoder(kind, **text)
         self.feature_dim, self.dim, self.patch = int(feature_dim), int(dim), int(patch)
         self.inp = nn.Linear(feature_dim * self.patch, dim)
-        self.out = nn.Linear(dim, feature_dim * self.patch)
+        # blend: every token predicts 2 * patch frames centred on its patch, and neighbours are cross-faded by
+        # a sin^2 window (the weights of two neighbours sum to 1), so the output has no step at patch borders
+        self.blend = bool(blend) and self.patch > 1
+        self.out = nn.Linear(dim, feature_dim * self.patch * (2 if self.blend else 1))
         self.step_mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.text_proj = nn.Linear(self.text.dim, dim)
         self.token_proj = nn.Linear(self.text.dim, dim)
@@ -100,10 +104,27 @@ class T2MDenoiser(nn.Module):
         seq = torch.cat([(cond + self.kind_embed[0])[:, None], tokens, frames], 1)
         valid = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=dev), tmask, pmask], 1)
         h = self.encoder(seq, src_key_padding_mask=~valid)
-        y = self.out(self.norm(h[:, -n:])).reshape(B, n * P, F)[:, :T]
+        y = self.out(self.norm(h[:, -n:]))
+        y = self._blend(y.reshape(B, n, 2 * P, F)) if self.blend else y.reshape(B, n * P, F)
+        y = y[:, :T]
         if self.smooth is not None:
             y = self.smooth(y.transpose(1, 2)).transpose(1, 2)
         return y
+
+
+    def _blend(self, y: torch.Tensor) -> torch.Tensor:
+        """``(B, n * P, F)`` frames from token outputs ``(B, n, 2P, F)``: token ``i`` covers frames
+        ``i*P - P//2 ... i*P - P//2 + 2P - 1`` weighted by ``sin^2``; overlaps are weighted means."""
+        B, n, P2, F = y.shape
+        P, h = P2 // 2, P2 // 4
+        k = torch.arange(P2, device=y.device, dtype=y.dtype)
+        w = torch.sin(math.pi * (k + 0.5) / P2) ** 2  # w[k] + w[k + P] = 1
+        wy = y * w[:, None]
+        first, second = wy[:, :, :P].reshape(B, n * P, F), wy[:, :, P:].reshape(B, n * P, F)
+        canvas = Fn.pad(first, (0, 0, 0, P)) + Fn.pad(second, (0, 0, P, 0))
+        wn = w[:P].repeat(n)
+        weight = Fn.pad(wn, (0, P)) + Fn.pad(w[P:].repeat(n), (P, 0))
+        return (canvas / weight[:, None])[:, h:h + n * P]
 
 
 def build_denoiser(cfg) -> T2MDenoiser:
@@ -114,7 +135,8 @@ def build_denoiser(cfg) -> T2MDenoiser:
         text.update(vocab_size=tc.vocab_size, layers=tc.layers, heads=tc.heads, dropout=tc.dropout)
     if tc.kind != "pretrained":
         text.pop("path")
-    return T2MDenoiser(hml.FEATURE_DIM, m.dim, m.layers, m.heads, m.ff, m.dropout, m.patch, m.smooth, text=text)
+    return T2MDenoiser(hml.FEATURE_DIM, m.dim, m.layers, m.heads, m.ff, m.dropout, m.patch, m.smooth, m.blend,
+                       text=text)
 
 
 def make_scheduler(cfg, sampler: Optional[str] = None):
@@ -153,10 +175,16 @@ def bone_lengths(pos: torch.Tensor) -> torch.Tensor:
 
 
 def t2m_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, mean: torch.Tensor,
-               std: torch.Tensor, fps: float) -> Dict[str, torch.Tensor]:
+               std: torch.Tensor, fps: float,
+               diff_scale: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> Dict[str, torch.Tensor]:
     """Every loss term (unweighted) of a batch of predicted and true normalised x0 ``(B, T, 263)``.
 
-    ``mask (B, T)`` marks valid frames; ``mean``/``std (263,)`` de-normalise for the geometric and foot
+    ``mask (B, T)`` marks valid frames; ``diff_scale``: per-channel mean squares ``(263,)`` of the data's
+    first and second time differences (:meth:`~motionlab.recipes.t2m.data.CaptionData.difference_scales`);
+    given, the velocity and acceleration errors of each channel are divided by them, so both terms are
+    relative to the data's own motion (about 1 for a prediction that is off by a typical frame step) instead
+    of being dominated by the jumpy contact and velocity channels while the smooth joint positions, whose
+    roughness is what jerk measures, hardly count. ``mean``/``std (263,)`` de-normalise for the geometric and foot
     terms, which run in float32 outside autocast: joints are recovered with
     :func:`motionlab.io.humanml3d.recover_from_ric`; ``geometric`` is the mean squared relative error of
     every frame's bone lengths against the clip's true (valid-frame mean) lengths; ``foot`` is the mean
@@ -166,9 +194,16 @@ def t2m_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, mea
     out["mse"] = _masked_mean((pred - target) ** 2, mask)
     m1 = mask[:, 1:] & mask[:, :-1]
     dp, dt = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]
-    out["velocity"] = _masked_mean((dp - dt) ** 2, m1)
+    s1 = s2 = None
+    if diff_scale is not None:
+        s1, s2 = (s.to(pred.device, pred.dtype) for s in diff_scale)
+        # a channel that hardly moves in the data must not get an unbounded weight
+        s1, s2 = s1.clamp_min(0.01 * float(s1.mean())), s2.clamp_min(0.01 * float(s2.mean()))
+    ev = (dp - dt) ** 2
+    out["velocity"] = _masked_mean(ev if s1 is None else ev / s1, m1)
     m2 = m1[:, 1:] & m1[:, :-1]
-    out["acceleration"] = _masked_mean(((dp[:, 1:] - dp[:, :-1]) - (dt[:, 1:] - dt[:, :-1])) ** 2, m2)
+    ea = ((dp[:, 1:] - dp[:, :-1]) - (dt[:, 1:] - dt[:, :-1])) ** 2
+    out["acceleration"] = _masked_mean(ea if s2 is None else ea / s2, m2)
     with torch.autocast(device_type=pred.device.type, enabled=False):
         p = pred.float() * std.float() + mean.float()
         g = target.float() * std.float() + mean.float()
