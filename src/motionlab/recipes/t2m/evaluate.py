@@ -89,14 +89,23 @@ def _aggregate(rows: List[Dict[str, float]], prefix: str = "") -> Dict[str, floa
     return out
 
 
-def _generate_all(gen, texts: List[str], num_frames: int, steps: int, seed: int, chunk: int = 64) -> np.ndarray:
+def _generate_all(gen, texts: List[str], num_frames: int, steps: int, seed: int, chunk: int = 64,
+                  lengths: Optional[Sequence[int]] = None) -> np.ndarray:
+    """Raw ``(N, num_frames, F)`` motions for ``texts``; with ``lengths``, motion ``i`` is generated with
+    ``lengths[i]`` frames (as its held-out window has) and padded with its last frame, like the real windows."""
     from motionlab.recipes.t2m.tool import generate_normalised
 
-    parts = []
-    for i in range(0, len(texts), chunk):
-        x, _ = generate_normalised(gen, texts[i:i + chunk], num_frames, steps=steps, seed=seed * 7919 + i)
-        parts.append(gen.normalizer.denormalize(x.numpy()))
-    return np.concatenate(parts).astype(np.float32)
+    lengths = np.full(len(texts), num_frames) if lengths is None else np.asarray(lengths, np.int64)
+    out = np.zeros((len(texts), num_frames, gen.model.feature_dim), np.float32)
+    for n in np.unique(lengths):
+        idx = np.flatnonzero(lengths == n)
+        for i in range(0, len(idx), chunk):
+            part = idx[i:i + chunk]
+            x, _ = generate_normalised(gen, [texts[j] for j in part], int(n), steps=steps,
+                                       seed=seed * 7919 + int(n) * 131 + i)
+            out[part, :n] = gen.normalizer.denormalize(x.numpy())
+            out[part, n:] = out[part, n - 1:n]
+    return out
 
 
 def _seam(gen, text: str, steps: int) -> Dict[str, float]:
@@ -175,7 +184,7 @@ def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replicatio
     mean_window = np.broadcast_to(data.normalizer.mean, real.shape).astype(np.float32)
     rows: Dict[str, List[Dict[str, float]]] = {"": [], "baseline_mean_": [], "baseline_random_": []}
     for r in range(R):
-        raw = _generate_all(gen, texts, W, steps, seed=r)
+        raw = _generate_all(gen, texts, W, steps, seed=r, lengths=lengths)
         rng = np.random.default_rng(1000 + r)
         pick = rng.integers(0, len(train), N)
         rand = np.zeros_like(real)
