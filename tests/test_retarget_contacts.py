@@ -42,6 +42,24 @@ def test_pin_runs_extend_while_low_and_stop_halfway():
     assert pin_runs(contact, low) == [(3, 8), (12, 15)]
 
 
+def test_targets_ease_in_and_out_and_from_one_anchor_to_the_next():
+    from motionlab.recipes.retarget.contacts import foot_targets
+
+    T = 30
+    sole = np.zeros((T, 2, 3))
+    sole[:, 0, 0] = np.linspace(0.0, 0.6, T)  # the network lets the left foot drift 2 cm a frame
+    heading = np.zeros((T, 2))
+    runs = [[(5, 15), (15, 25)], []]  # two runs that meet: anchors 0.19 m apart
+    target, th, weight = foot_targets(sole, heading, runs, blend=3)
+    assert (weight[:, 1] == 0).all() and np.allclose(target[:, 1], sole[:, 1])
+    assert weight[0, 0] == 0 and weight[5:25, 0].min() == 1.0 and 0 < weight[3, 0] < 1
+    np.testing.assert_allclose(target[8:12, 0, 0], sole[5:15, 0, 0].mean())  # held still inside a run
+    np.testing.assert_allclose(target[..., 2], sole[..., 2])  # height left free
+    step = np.abs(np.diff(target[:, 0, 0]))
+    assert step.max() < 0.5 * (sole[15:25, 0, 0].mean() - sole[5:15, 0, 0].mean())  # no jump where runs meet
+    assert np.allclose(th, 0.0)
+
+
 def test_leg_ik_reaches_a_reachable_foot_pose_inside_the_limits():
     from motionlab.core.rotations import quat_to_matrix
     from motionlab.recipes.retarget.contacts import FOOT_BODIES, SOLE_CENTRE, _heading, leg_ik

@@ -58,6 +58,9 @@ class RetargetInferConfig:
     min_frames: int = 16  # shorter clips are rejected; clips shorter than a window are edge-padded
     batch_windows: int = 512  # windows per forward pass
     contacts: bool = True  # pin the human's planted feet in the world with a leg IK (recipes/retarget/contacts.py)
+    # horizontal root path: "stance" (steps taken from the robot's stance feet, recipes/retarget/root.py)
+    # or "human" (the scaled human root, as the synthetic pairs are made; needs contacts to hold the feet)
+    root: str = "stance"
 
 
 @dataclass

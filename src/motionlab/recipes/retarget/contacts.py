@@ -1,16 +1,19 @@
 """Planted G1 feet: stance soles pinned in the world by a batched leg IK once the root is placed.
 
 The network predicts joint angles for a root that follows the scaled human root (as the paired data
-do), but its legs are not exactly consistent with that root: a planted foot drifts (on the tiny
-corpus's held-out walks at 0.18 m/s on average) and, in a pelvis turn that the hip yaw does not
-follow, both planted feet twist. This post-process holds them:
+are made), but its legs are not exactly consistent with that root: a planted foot drifts (on the
+tiny corpus's held-out clips at 0.18 m/s on average with the scaled human root, 0.11 m/s with the
+root stepping with the stance feet, :mod:`.root`) and, in a pelvis turn that the hip yaw does not
+follow, both planted feet twist, which no root step can undo. This post-process holds them:
 
 1. **contacts** from the human input (:func:`motionlab.data.character_state.estimate_soft_contacts`:
    the lowest foot point within 3 cm of the floor and slower than 0.3 m/s, soft) above 0.5, per
    foot, in runs of at least 2 frames;
-2. **pin runs**: each contact run, extended on either side while the robot's sole stays below
-   ``low`` (5 cm, the skating metric's contact band), so a foot does not catch up with the network's
-   path while it is still on the ground; never past the midpoint to the next run of that foot;
+2. **pin runs**: each contact run (its frames where the robot's sole is below ``high``, 10 cm: a
+   foot the network lifted is left alone), extended on either side while the robot's sole stays
+   below ``low`` (5 cm, the skating metric's contact band), so a foot does not catch up with the
+   network's path while it is still on the ground; never past the midpoint to the next run of that
+   foot, and where two runs meet the anchor eases from one to the next;
 3. **anchors**: over a pin run the sole centre keeps one horizontal position and the foot one heading,
    their means over the run (height, pitch and roll stay free: heel and toe still roll); the target
    eases from the network's foot to the anchor over ``blend_s`` on either side (raised cosine), so
@@ -69,7 +72,8 @@ def contact_runs(contact: np.ndarray) -> List[Tuple[int, int]]:
 def pin_runs(human_contact: np.ndarray, low: np.ndarray) -> List[Tuple[int, int]]:
     """Frame ranges ``[start, end)`` over which one foot is pinned: each run of the human's contact
     ``(T,)``, extended on either side while the robot's sole stays low (``low (T,)``), but never past
-    the midpoint to the neighbouring contact run, so two steps never share one anchor."""
+    the midpoint to the neighbouring contact run, so two steps never share one anchor (where two runs
+    meet, :func:`foot_targets` eases from one anchor to the next)."""
     runs = contact_runs(human_contact)
     T = len(low)
     out = []
@@ -108,24 +112,27 @@ def foot_targets(sole: np.ndarray, heading: np.ndarray, runs: List[List[Tuple[in
         ``target_heading (T, 2)`` and ``weight (T, 2)`` (0 = free foot: the target is the current pose).
     """
     T = len(sole)
-    weight = np.zeros((T, 2))
-    anchor_xy = np.array(sole[..., :2], dtype=np.float64)
-    anchor_h = np.array(heading, dtype=np.float64)
+    total = np.zeros((T, 2))  # sum of the easing weights of the runs that reach each frame
+    xy_sum = np.zeros((T, 2, 2))
+    dir_sum = np.zeros((T, 2, 2))  # weighted (cos, sin) of the anchor headings
     ramp = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, blend + 1) / (blend + 1))  # (blend,) from ~1 to ~0
     for f in range(2):
         for a, b in runs[f]:
             xy = sole[a:b, f, :2].mean(axis=0)
-            h = float(np.arctan2(np.sin(heading[a:b, f]).mean(), np.cos(heading[a:b, f]).mean()))
+            h = np.array([np.cos(heading[a:b, f]).mean(), np.sin(heading[a:b, f]).mean()])
             lo, hi = max(0, a - blend), min(T, b + blend)
             w = np.zeros(hi - lo)
             w[a - lo:b - lo] = 1.0
             w[:a - lo] = ramp[:a - lo][::-1]
             w[b - lo:] = ramp[:hi - b]
-            take = w > weight[lo:hi, f]  # the nearer run wins where two runs' easings overlap
-            idx = np.arange(lo, hi)[take]
-            weight[idx, f] = w[take]
-            anchor_xy[idx, f] = xy
-            anchor_h[idx, f] = h
+            total[lo:hi, f] += w
+            xy_sum[lo:hi, f] += w[:, None] * xy
+            dir_sum[lo:hi, f] += w[:, None] * h / max(float(np.linalg.norm(h)), 1e-9)
+    # where the easings of two runs overlap, the anchor moves smoothly from one to the other
+    on = total > 0
+    anchor_xy = np.where(on[..., None], xy_sum / np.maximum(total, 1e-12)[..., None], sole[..., :2])
+    anchor_h = np.where(on, np.arctan2(dir_sum[..., 1], dir_sum[..., 0]), heading)
+    weight = np.minimum(total, 1.0)
     target = np.array(sole, dtype=np.float64)
     target[..., :2] += weight[..., None] * (anchor_xy - sole[..., :2])
     target_heading = heading + weight * _wrap(anchor_h - heading)
@@ -161,7 +168,7 @@ def leg_ik(root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, t
         prior: weight of the squared change from ``joint_pos`` (per rad^2, against m^2 of target error).
         damping: Levenberg damping added to the normal equations.
         rot_scale: metres a heading error of 1 rad counts as.
-        max_step: largest change of one joint per iteration (rad).
+        max_step: largest change of one joint per iteration (rad; a longer step is scaled down whole).
 
     Returns:
         A :class:`LegIK`.
@@ -202,7 +209,9 @@ def leg_ik(root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, t
         jac = np.concatenate([np.cross(a, fp[:, :, None] - jp), rot_scale * dyaw[..., None]], axis=-1)  # (N, 2, 6, 4)
         lhs = np.einsum("nfki,nfli->nfkl", jac, jac) + (damping + prior) * eye
         rhs = np.einsum("nfki,nfi->nfk", jac, e) + prior * (q0 - qa[:, legs])
-        step = np.clip(np.linalg.solve(lhs, rhs[..., None])[..., 0], -max_step, max_step)
+        step = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+        # a long step is shortened as a whole (its direction kept), so neighbouring frames stay alike
+        step *= np.minimum(1.0, max_step / np.maximum(np.abs(step).max(axis=-1, keepdims=True), 1e-12))
         step[~on] = 0.0
         for f in range(2):
             qa[:, legs[f]] = np.clip(qa[:, legs[f]] + step[:, f], lo[f], hi[f])
@@ -214,8 +223,8 @@ def leg_ik(root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, t
 
 
 def pin_stance_feet(human: Motion, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray,
-                    blend_s: float = 0.1, low: float = 0.05, iters: int = 2, prior: float = 1e-2
-                    ) -> Tuple[np.ndarray, np.ndarray, Dict[str, float]]:
+                    blend_s: float = 0.1, low: float = 0.05, high: float = 0.1, iters: int = 2,
+                    prior: float = 1e-2) -> Tuple[np.ndarray, np.ndarray, Dict[str, float]]:
     """Leg joints ``(T, 29)`` with the human's planted feet pinned in the world (the whole module).
 
     Args:
@@ -224,6 +233,8 @@ def pin_stance_feet(human: Motion, root_pos: np.ndarray, root_quat: np.ndarray, 
         joint_pos: ``(T, 29)`` joint angles (rad, Unitree order) inside the official limits.
         blend_s: easing time on either side of a pin run (s).
         low: sole height (m) below which a robot foot next to a contact run stays pinned.
+        high: contact frames whose robot sole is higher than this (m) are not pinned (the network
+            lifted the foot: pulling it down and across would take leg poses far from its own).
         iters: Gauss-Newton iterations of :func:`leg_ik`.
         prior: weight of the network's own leg angles in :func:`leg_ik`.
 
@@ -245,8 +256,10 @@ def pin_stance_feet(human: Motion, root_pos: np.ndarray, root_quat: np.ndarray, 
     pos, fr = pos[:, np.array(FOOT_BODIES) - 1], fr[:, np.array(FOOT_BODIES) - 1]
     sole = pos + np.einsum("tfij,j->tfi", fr, SOLE_CENTRE)
     lowest = _lowest_sole(pos, fr)  # (T, 2)
-    runs = [pin_runs(contacts[:, f], lowest[:, f] < low) for f in range(2)]
     blend = max(0, int(round(blend_s * human.fps)))
+    # a foot the network holds well above the floor while the human's is planted is not pulled down
+    # across the room: only contact frames with the robot sole below ``high`` start a pin run
+    runs = [pin_runs(contacts[:, f] & (lowest[:, f] < high), lowest[:, f] < low) for f in range(2)]
     tp, th, weight = foot_targets(sole, _heading(fr), runs, blend)
     res = leg_ik(root_pos, root_quat, q, tp, th, weight > 0, iters=iters, prior=prior)
     after = np.where(np.isnan(res.lowest_sole), lowest, res.lowest_sole)

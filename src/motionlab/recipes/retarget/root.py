@@ -10,13 +10,14 @@ The network predicts joint angles only; the floating base is placed here:
   soles (G1 FK of the predicted joints) sits at ``s`` times the human's lowest foot clearance above
   the clip's floor: planted feet stay on the ground (Z = 0) and flight phases keep their height;
 * **planted feet**: the robot's legs are not the human's scaled legs, so a scaled human root makes a
-  planted G1 foot slide. By default (``infer.contacts``) the root keeps the scaled human path and the
-  leg IK of :mod:`.contacts` holds the human's planted feet in the world. Without it, each
-  horizontal root step is taken from the robot's own stance
+  planted G1 foot slide. Each horizontal root step is therefore taken (``infer.root: stance``, the
+  default; ``human`` keeps the scaled human path) from the robot's own stance
   feet where a sole is on the ground (the step that keeps it fixed; in double support the mean of
   both feet weighted by the 4th power of their contact weights, so a swinging foot near the ground
   does not drag a planted one), and from the scaled human root step in flight, blended by the
-  largest soft contact weight (1 below 2 cm, 0 above 4 cm).
+  largest soft contact weight (1 below 2 cm, 0 above 4 cm). A root step cannot hold two feet that
+  move relative to each other (a pelvis turn the hip yaw does not follow): the leg IK of
+  :mod:`.contacts` (``infer.contacts``) then holds the human's planted feet in the world.
 
 The G1 sole points are the four contact spheres of each ``*_ankle_roll_link`` in the official MJCF
 (``g1_29dof_rev_1_0.xml``): centres at x -0.05 / 0.12, y +-0.025 / +-0.03, z -0.03 with radius 0.005,
@@ -31,7 +32,7 @@ import numpy as np
 
 from motionlab.core.motion import Motion
 from motionlab.core.rotations import matrix_to_quat, quat_fix_continuity, quat_rotate
-from motionlab.errors import MotionLabError
+from motionlab.errors import MotionLabError, choices_error
 from motionlab.robots.g1 import G1_JOINT_NAMES, G1_PELVIS_HEIGHT, ISAAC_BODY_NAMES
 from motionlab.robots.motion import RobotMotion
 
@@ -140,17 +141,25 @@ def anchor_stance_feet(root_xy: np.ndarray, soles: np.ndarray, low: float = 0.02
     return out
 
 
+#: Horizontal root paths of :func:`assemble_robot_motion` (``infer.root``).
+ROOT_MODES = ("stance", "human")
+
+
 def assemble_robot_motion(human: Motion, joint_pos: np.ndarray, scale: Optional[float] = None,
-                          meta: Optional[dict] = None, contacts: bool = True
+                          meta: Optional[dict] = None, contacts: bool = True, root: str = "stance"
                           ) -> Tuple[RobotMotion, Dict[str, float]]:
     """A :class:`RobotMotion` (Unitree order, the human clip's fps) from predicted joint angles and
     the root of :func:`robot_root_trajectory`; body poses follow from motionlab's G1 FK
-    (:func:`motionlab.robots.g1_fk.g1_fk_motion`). With ``contacts`` the human's planted feet are
-    then pinned in the world by the leg IK of :func:`.contacts.pin_stance_feet` (the joints change)
-    and the root keeps the scaled human root's horizontal path; without, the root's steps come from
-    the stance feet (:func:`anchor_stance_feet`). Returns the motion and the root info dict (plus
-    the IK's, prefixed ``contact_``)."""
-    root_pos, root_quat, info = robot_root_trajectory(human, joint_pos, scale, anchor=not contacts)
+    (:func:`motionlab.robots.g1_fk.g1_fk_motion`).
+
+    ``root``: ``"stance"`` takes the horizontal root steps from the robot's stance feet
+    (:func:`anchor_stance_feet`), ``"human"`` keeps the scaled human root path. With ``contacts`` the
+    human's planted feet are then pinned in the world by the leg IK of
+    :func:`.contacts.pin_stance_feet` (the leg joints change; the root height follows the new soles).
+    Returns the motion and the root info dict (plus the IK's, prefixed ``contact_``)."""
+    if root not in ROOT_MODES:
+        raise choices_error("root path (infer.root)", root, ROOT_MODES, place="infer.root")
+    root_pos, root_quat, info = robot_root_trajectory(human, joint_pos, scale, anchor=root == "stance")
     if contacts:
         from motionlab.recipes.retarget.contacts import pin_stance_feet
 

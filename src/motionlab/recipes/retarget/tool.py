@@ -255,7 +255,8 @@ class Retargeter:
         meta = {"source": motion.meta.get("source"), "retargeted_by": "motionlab retarget",
                 "run": str(self.run_dir), "limits": "official G1 limits (clamped)"}
         contacts = bool(getattr(self.cfg.infer, "contacts", True))
-        robot, info = assemble_robot_motion(motion, q, meta=meta, contacts=contacts)
+        robot, info = assemble_robot_motion(motion, q, meta=meta, contacts=contacts,
+                                            root=str(getattr(self.cfg.infer, "root", "stance")))
         final = limit_violations(robot.joint_pos, G1_LOWER, G1_UPPER)  # the leg IK stays inside the limits
         if len(joint_pos) > 1:  # velocities of what the robot gets (after the leg IK)
             vel = velocity_limit_violations(robot.joint_pos, self.fps, G1_VELOCITY_LIMITS)
