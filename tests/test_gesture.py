@@ -129,6 +129,36 @@ def test_exact_audio_offsets_and_chunks():
     assert chunk_starts(64, 64, 4) == [0]
 
 
+def test_batched_passes_reproduce_sequential_chunks_and_seams_blend(quick_run, tiny_corpus, cache):
+    from motionlab.recipes.gesture.evaluate import load
+    from motionlab.recipes.gesture.infer import (chunk_starts, crossfade_weights, generate_sequence, offset_decay,
+                                                 seed_parts)
+
+    run, data = load(quick_run)
+    i = max(data.clips("train"), key=lambda j: len(data.clip(j)["audio"]))
+    cond = {k: v[:250] for k, v in data.clip(i).items() if k in ("audio", "afeat", "word")}
+    seed = seed_parts(data.normalizers, data.parts, 30.0, run.cfg.data.num_expressions)
+    K = len(chunk_starts(250, 64, 4))
+    assert K == 5
+    for decode in ("latents", "codes"):
+        seq = generate_sequence(run.model, cond, seed, decode=decode, passes=0)
+        exact = generate_sequence(run.model, cond, seed, decode=decode, passes=K)  # K passes: every chunk exact
+        two = generate_sequence(run.model, cond, seed, decode=decode, passes=2)  # the first 2 chunks exact
+        for p in data.parts:
+            assert np.allclose(seq[p], exact[p], atol=1e-4), (decode, p)
+            assert (seq[f"idx_{p}"] == exact[f"idx_{p}"]).all()
+        assert np.allclose(seq["root"][:120], two["root"][:120], atol=1e-4)
+    w = crossfade_weights(4)
+    assert np.all(np.diff(w) > 0) and 0 < w[0] < 0.5 < w[-1] < 1
+    g = offset_decay(64, 4, 16)
+    assert (g[:4] == 1).all() and (g[19:] == 0).all() and np.all(np.diff(g) <= 0)
+    # with the seam blend, a chunk joins the previous one where it left off: no jump at the first new frame
+    hard = generate_sequence(run.model, cond, seed, decode="latents", seam_blend=0)
+    soft = generate_sequence(run.model, cond, seed, decode="latents", seam_blend=16)
+    jump = lambda r: np.abs(r["root"][63] - r["root"][64]).mean()  # noqa: E731
+    assert jump(soft) < jump(hard) or jump(hard) < 1e-3
+
+
 def test_audio_only_outputs_and_render(quick_run, tiny_corpus, tmp_path):
     from motionlab.io.bvh import read_bvh
     from motionlab.io.smplx import read_smplx_npz
@@ -251,10 +281,14 @@ def test_tiny_gesture_beats_baselines_on_heldout_clips(tiny_metrics):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="not met at the tiny scale yet: FGD is above a random real training clip's and about "
-                          "equal to the shuffled-speech output's, and the velocity jump at chunk seams is ~3x the "
-                          "median inside chunks", strict=False)
-def test_tiny_gesture_fgd_beats_real_clips_and_seams_are_smooth(tiny_metrics):
+def test_tiny_gesture_seams_are_smooth(tiny_metrics):
+    assert tiny_metrics["seam_ratio"] <= 1.5
+    assert tiny_metrics["seam_ratio"] <= 1.2 * tiny_metrics["seam_ratio_inside"]  # seams like any frame inside
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="not met at the tiny scale yet: FGD (48) is above a random real training clip's (36) and "
+                          "about equal to the shuffled-speech output's", strict=False)
+def test_tiny_gesture_fgd_beats_real_clips(tiny_metrics):
     assert tiny_metrics["fgd"] < tiny_metrics["baseline_random_clip_fgd"]
     assert tiny_metrics["fgd"] < tiny_metrics["baseline_shuffled_audio_fgd"]
-    assert tiny_metrics["seam_ratio"] <= 1.5

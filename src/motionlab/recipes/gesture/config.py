@@ -103,6 +103,11 @@ class ModelConfig:
     seed_frames: int = 4
     chunk: int = 64  # inference chunk (frames), = the training window
     decode: str = "codes"  # inference: "codes" (argmax codes, the seed's path) or "latents" (regressed latents)
+    decode_parts: Dict[str, str] = field(default_factory=dict)  # per-part decode mode overriding `decode`
+    infer_passes: int = 0  # inference: 0 = chunks one after another; n = all chunks batched, n passes
+    seam_blend: int = 16  # inference: frames over which a chunk's offset to the previous chunk's seeds fades out
+    code_temperature: float = 0.0  # inference: 0 = argmax codes; > 0 = codes sampled at this temperature
+    seam_fade: int = 6  # inference: first generated frames of a chunk faded in from the previous chunk's motion
     vq: VQConfig = field(default_factory=VQConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     dyadic: bool = False  # set by the dyadic recipe: partner voice + motion condition every part

@@ -22,7 +22,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ import torch
 from motionlab.data.beat2 import Take, is_beat2_folder, scan_beat2
 from motionlab.errors import MotionLabError
 from motionlab.recipes.gesture.config import GestureConfig
-from motionlab.recipes.gesture.parts import check_parts, part_dims, part_features
+from motionlab.recipes.gesture.parts import check_parts, part_features
 
 SPLITS = ("train", "val", "test")
 VOCAB_FILE = "vocab.json"

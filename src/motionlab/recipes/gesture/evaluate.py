@@ -17,7 +17,9 @@ Metrics (joint positions from the canonical SMPL-22 body, 30 fps):
 ``l1div``          L1 diversity of joint positions over all takes (m); ``gt_l1div`` for the real takes
 ``jerk``           mean jerk of joint positions (m/s^3); ``gt_jerk`` real
 ``foot_skating``   foot skating ratio (GMD protocol) of the feet
-``seam_ratio``     velocity jump at chunk seams over the median inside chunks (1 = seamless)
+``seam_ratio``     velocity jump at chunk seams over the median inside chunks; ``seam_ratio_inside`` is the same
+                   statistic half a chunk before each seam (what a seamless output scores; above 1, because
+                   it takes the larger of two differences)
 ``pfd``, ``rpcc``  dyadic: P-FD on [person, partner] features and rPCC of motion energy vs the partner
 =================  ==========================================================================================
 
@@ -27,7 +29,7 @@ Baseline numbers are ``baseline_<name>_<metric>``.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, Dict, List, Union
 
 import numpy as np
 
@@ -36,7 +38,8 @@ from motionlab.errors import MotionLabError
 from motionlab.eval import metrics as M
 
 GESTURE_DIRECTIONS: Dict[str, str] = {"bc": "higher", "fgd": "lower", "l1div": "none", "jerk": "none",
-                                      "foot_skating": "lower", "seam_ratio": "lower", "pfd": "lower", "rpcc": "lower"}
+                                      "foot_skating": "lower", "seam_ratio": "lower",
+                                      "seam_ratio_inside": "none", "pfd": "lower", "rpcc": "lower"}
 BASELINES = ("random_clip", "mean_pose", "shuffled_audio")
 
 
@@ -61,7 +64,7 @@ def _fit(x: np.ndarray, T: int) -> np.ndarray:
 
 def generate_for_clip(run, data, i: int, speech_from: int = None, zero_partner: bool = False) -> Dict[str, Any]:
     """Raw parts, regressed root and chunk starts generated for take ``i`` (speech of ``speech_from``)."""
-    from motionlab.recipes.gesture.infer import denormalize_parts, generate_sequence, seed_parts
+    from motionlab.recipes.gesture.infer import denormalize_parts, generate_sequence, infer_options, seed_parts
 
     cfg = run.cfg
     cond = data.clip(i)
@@ -73,9 +76,8 @@ def generate_for_clip(run, data, i: int, speech_from: int = None, zero_partner: 
             cond[k] = np.concatenate([x, np.zeros((T - len(x),) + x.shape[1:], x.dtype)]) if len(x) < T else x
     seed = seed_parts(data.normalizers, data.parts, cfg.data.fps, cfg.data.num_expressions,
                       frames=cfg.model.seed_frames)
-    gen = generate_sequence(run.model, cond, seed, speaker=int(cond["speaker"]), chunk=cfg.model.chunk,
-                            seed_frames=cfg.model.seed_frames, zero_partner=zero_partner,
-                            decode=cfg.model.decode)
+    gen = generate_sequence(run.model, cond, seed, speaker=int(cond["speaker"]), zero_partner=zero_partner,
+                            **infer_options(cfg))
     raw = denormalize_parts(gen, data.normalizers, data.parts)
     raw["starts"] = gen["starts"]
     return raw
@@ -182,6 +184,11 @@ def evaluate(run_dir: Union[str, os.PathLike]) -> Dict[str, Any]:
             vals = [M.seam_discontinuity(res[i]["pos"], res[i]["starts"][1:] + cfg.model.seed_frames, fps, order=2)
                     for i in held if len(res[i].get("starts", [])) > 1]
             out["seam_ratio"] = float(np.mean(vals))
+            # the same statistic half a chunk before every seam, inside the chunks: what a seamless output scores
+            half = cfg.model.chunk // 2
+            inside = [M.seam_discontinuity(res[i]["pos"], res[i]["starts"][1:] + cfg.model.seed_frames - half, fps,
+                                           order=2) for i in held if len(res[i].get("starts", [])) > 1]
+            out["seam_ratio_inside"] = float(np.mean(inside))
         if dyadic:
             out["pfd"] = M.paired_frechet_distance(feat, partner_feat, real_feat, partner_feat)
             out["rpcc"] = float(np.mean([M.rpcc(res[i]["pos"], real_pos[i], partner_pos[i], fps) for i in held]))

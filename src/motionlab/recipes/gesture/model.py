@@ -130,19 +130,31 @@ class Generator(nn.Module):
         pa = self.p_wave(batch["p_audio"], batch["p_afeat"])
         return self.cond_proj(torch.cat([pm, pa], dim=-1))
 
+    def context(self, batch: Dict[str, Tensor], words: bool = True) -> Dict[str, Tensor]:
+        """The motion-independent features of ``batch``: ``speech (B, T, H)`` and, for dyadic models,
+        ``partner (B, T, H)``. Inference computes them once over a whole take and cuts them per chunk."""
+        ctx = {"speech": self.speech(batch, words)}
+        if self.dyadic:
+            ctx["partner"] = self.partner_condition(batch)
+        return ctx
+
     def forward(self, motion: Tensor, mask: Tensor, batch: Dict[str, Tensor], speech: bool = True,
-                words: bool = True) -> Dict[str, Tensor]:
-        """``motion (B, T, S)`` concatenated part latents, ``mask`` broadcastable bool (True = hidden)."""
+                words: bool = True, context: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
+        """``motion (B, T, S)`` concatenated part latents, ``mask`` broadcastable bool (True = hidden).
+
+        ``context``: precomputed :meth:`context` features (then ``batch`` needs only ``speaker``)."""
         B, T, _ = motion.shape
         x = torch.where(mask, self.mask_token.to(motion.dtype).expand_as(motion), motion)
         h = self.motion_in(x) + self.speaker(batch["speaker"].clamp(0, self.speaker.num_embeddings - 1))[:, None]
         h = h + periodic_encoding(T, h.shape[-1], self.period, h.device)[None]
-        sp = self.speech(batch, words) if speech else None
+        sp = None
+        if speech:
+            sp = context["speech"] if context is not None else self.speech(batch, words)
         if sp is not None:
             h = h + sp
         h = self.global_scan(self.attn(h))
         if self.dyadic:
-            h = h + self.partner_condition(batch)
+            h = h + (context["partner"] if context is not None else self.partner_condition(batch))
         if sp is not None:
             q = self.cross_norm(h)
             h = h + self.cross(q, sp, sp, need_weights=False)[0]

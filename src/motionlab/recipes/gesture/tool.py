@@ -38,7 +38,7 @@ def generate_motion(run_dir: PathLike, audio: PathLike, words: Optional[PathLike
     """
     from motionlab.io.textgrid import read_words, words_to_frames
     from motionlab.recipes.gesture.data import load_vocab, read_motion
-    from motionlab.recipes.gesture.infer import denormalize_parts, generate_sequence, seed_parts
+    from motionlab.recipes.gesture.infer import denormalize_parts, generate_sequence, infer_options, seed_parts
     from motionlab.recipes.gesture.parts import assemble_motion, part_features
     from motionlab.train.engine import load_run
 
@@ -73,9 +73,7 @@ def generate_motion(run_dir: PathLike, audio: PathLike, words: Optional[PathLike
         cond["word"] = np.zeros(T, np.int64)
     seed_motion = read_motion(seed, fps) if seed is not None else None
     sp = seed_parts(norms, parts, fps, cfg.data.num_expressions, seed=seed_motion, frames=cfg.model.seed_frames)
-    gen = generate_sequence(run.model, cond, sp, speaker=speaker, chunk=cfg.model.chunk,
-                            seed_frames=cfg.model.seed_frames, zero_partner=zero_partner,
-                            decode=cfg.model.decode)
+    gen = generate_sequence(run.model, cond, sp, speaker=speaker, zero_partner=zero_partner, **infer_options(cfg))
     raw = denormalize_parts(gen, norms, parts)
     motion = assemble_motion(raw, fps, root=raw["root"])
     motion.meta.update(source=os.fspath(audio), caption=f"generated from {Path(audio).name}")
