@@ -1,8 +1,8 @@
 """Slow: a t2m model trained for a few minutes on the tiny corpus obeys its text.
 
 The evaluator ranks the right held-out caption far above the text-ignoring baseline and chance, FID is
-well below the mean motion's, bones keep their lengths, and prompts move the body as they say (running is
-faster than walking, standing still is slower)."""
+well below the mean motion's, bones keep their lengths, the motion is about as smooth as real motion (jerk), and
+prompts move the body as they say (running is faster than walking, standing still is slower)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def test_text_is_obeyed_on_held_out_captions(trained):
     assert m["mm_dist"] < m["baseline_random_mm_dist"], m
     assert m["fid"] < 0.7 * m["baseline_mean_fid"], m
     assert m["bone_length_std_mm"] < 10.0, m  # bones of 10-40 cm: under a few percent
+    assert m["jerk"] < 1.5 * m["real_jerk"], m  # as smooth as real motion (no steps at patch borders)
     assert m["seam_ratio"] < m["seam_ratio_no_inpaint"] + 0.5, m
 
 
