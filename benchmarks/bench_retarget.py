@@ -107,7 +107,7 @@ def main() -> None:
             best = min(_timed(rt, single) for _ in range(3))
             print(f"{name:<8} {params / 1e6:>7.2f}M {fps_batch:>15,.0f} {single.num_frames / best:>10,.0f} fr/s "
                   f"({best * 1e3:.0f} ms) {fps_batch / peer:>8.0f}x {fps_plain:>10,.0f} {fps_plain / fps_batch:>7.2f}x")
-    print("no leg IK: the same batch with infer.contacts=false (the root then steps with the stance feet); "
+    print("no leg IK: the same batch with infer.contacts=false; "
           "IK cost: how many times longer the batch takes with the planted-feet leg IK")
     print(f"peer: per-frame optimisation IK (scipy least squares, same FK, same machine): {peer:.1f} frames/s")
     print(f"GMR (optimisation-based, published, large CPU): {GMR_PUBLISHED_FPS[0]:.0f}-{GMR_PUBLISHED_FPS[1]:.0f} "

@@ -153,3 +153,20 @@ def test_planted_human_feet_give_robot_soles_that_do_not_slide(clip_id):
     assert np.abs(robot.joint_pos - gt.joint_pos).mean() < np.abs(q - gt.joint_pos).mean() + 0.01
     lowest = _soles(robot)[..., 2].min(axis=1)
     assert abs(lowest.min()) < 1e-6 and np.quantile(lowest, 0.5) < 0.01  # on the floor, not in it
+
+
+def test_human_root_path_with_planted_feet_and_bad_root_mode():
+    """``infer.root: human`` keeps the scaled human root path exactly; the leg IK alone then holds the
+    planted feet. An unknown root mode is one clear error listing the valid ones."""
+    from motionlab.errors import MotionLabError
+    from motionlab.eval.metrics import foot_skating_ratio
+    from motionlab.recipes.retarget.root import assemble_robot_motion
+
+    human, gt = _pair("loco_00009_turn")
+    q = gt.joint_pos.copy()
+    q[:, [2, 8]] += 0.1 * np.sin(2 * np.pi * np.arange(len(q)) / human.fps / 1.7)[:, None]  # hip yaw lag
+    robot, info = assemble_robot_motion(human, q, root="human")
+    np.testing.assert_allclose(robot.root_pos[:, :2], info["scale"] * human.fk()[0][:, 0, :2], atol=1e-9)
+    assert foot_skating_ratio(_soles(robot), human.fps) <= 0.01
+    with pytest.raises(MotionLabError, match="valid choices: human, stance"):
+        assemble_robot_motion(human, q, root="feet")
