@@ -21,11 +21,11 @@ def test_chain_fk_matches_full_fk():
     rq /= np.linalg.norm(rq, axis=1, keepdims=True)
     pos, rot = g1_fk(rp, rq, q, as_matrix=True)
     bodies = tuple(range(1, 13))
-    p, r = g1_chain_fk(np.asarray(quat_to_matrix(rq)), rp, q, bodies)
+    p, r = g1_chain_fk(rp, np.asarray(quat_to_matrix(rq)), q, bodies)
     np.testing.assert_allclose(p, pos[:, list(bodies)], atol=1e-12)
     np.testing.assert_allclose(r, rot[:, list(bodies)], atol=1e-12)
     with pytest.raises(MotionLabError, match="parent"):
-        g1_chain_fk(np.asarray(quat_to_matrix(rq)), rp, q, (2, 1))
+        g1_chain_fk(rp, np.asarray(quat_to_matrix(rq)), q, (2, 1))
 
 
 def test_pin_runs_extend_while_low_and_stop_halfway():
@@ -74,7 +74,7 @@ def test_leg_ik_reaches_a_reachable_foot_pose_inside_the_limits():
     rq = np.tile([1.0, 0.0, 0.0, 0.0], (T, 1))
 
     def feet(q):
-        p, r = g1_chain_fk(np.asarray(quat_to_matrix(rq)), rp, q, tuple(range(1, 13)))
+        p, r = g1_chain_fk(rp, np.asarray(quat_to_matrix(rq)), q, tuple(range(1, 13)))
         idx = np.array(FOOT_BODIES) - 1
         return p[:, idx] + np.einsum("tfij,j->tfi", r[:, idx], SOLE_CENTRE), _heading(r[:, idx])
 

@@ -154,13 +154,13 @@ def g1_fk(
     return body_pos, body_out
 
 
-def g1_chain_fk(root_rot: np.ndarray, root_pos: np.ndarray, joint_pos: np.ndarray,
+def g1_chain_fk(root_pos: np.ndarray, root_rot: np.ndarray, joint_pos: np.ndarray,
                 bodies: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
     """World poses of a few G1 bodies (numpy, float64): what :func:`g1_fk` gives for them, without
     the rest of the tree (e.g. the 12 leg bodies of an IK loop, about 3x cheaper than the 30).
 
     Args:
-        root_rot: ``(N, 3, 3)`` pelvis rotation matrices; ``root_pos``: ``(N, 3)`` m.
+        root_pos: ``(N, 3)`` pelvis position (m); ``root_rot``: ``(N, 3, 3)`` its rotation matrices.
         joint_pos: ``(N, 29)`` joint angles (rad, Unitree order).
         bodies: MJCF-order body indices, each listed after its parent unless the parent is the pelvis
             (e.g. ``(1, 2, 3, 4, 5, 6)`` for the left leg).

@@ -194,7 +194,7 @@ def leg_ik(root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, t
     q0 = qa[:, legs].copy()
     eye = np.eye(6)
     for it in range(iters + 1):
-        pos, rot = g1_chain_fk(rr, rp, qa, chain)
+        pos, rot = g1_chain_fk(rp, rr, qa, chain)
         fr = rot[:, feet]
         fp = pos[:, feet] + np.einsum("nfij,j->nfi", fr, SOLE_CENTRE)  # (N, 2, 3) sole centres
         e = np.concatenate([tp - fp, rot_scale * _wrap(th - _heading(fr))[..., None]], axis=-1)  # (N, 2, 4)
@@ -252,7 +252,7 @@ def pin_stance_feet(human: Motion, root_pos: np.ndarray, root_quat: np.ndarray, 
     contacts = human_contacts(human)
     if not contacts.any():
         return q.copy(), np.zeros(T), {"contact_frames": 0.0, "foot_error_mm": 0.0, "foot_error_rad": 0.0}
-    pos, fr = g1_chain_fk(np.asarray(quat_to_matrix(root_quat)), root_pos, q, tuple(range(1, 13)))
+    pos, fr = g1_chain_fk(root_pos, np.asarray(quat_to_matrix(root_quat)), q, tuple(range(1, 13)))
     pos, fr = pos[:, np.array(FOOT_BODIES) - 1], fr[:, np.array(FOOT_BODIES) - 1]
     sole = pos + np.einsum("tfij,j->tfi", fr, SOLE_CENTRE)
     lowest = _lowest_sole(pos, fr)  # (T, 2)
