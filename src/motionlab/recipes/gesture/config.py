@@ -93,6 +93,7 @@ class LossConfig:
     acc: Dict[str, float] = field(default_factory=lambda: {"upper": 1.0, "lower": 1.0, "hands": 0.5, "face": 0.5})
     root: float = 1.0
     passes: Dict[str, float] = field(default_factory=lambda: {"full": 1.0, "self": 1.0, "word": 1.0})
+    partner_dropout: float = 0.0  # dyadic: share of training windows whose partner inputs are zeroed
     mask_start: float = 0.05  # random mask ratio at the start of the generator phase
     mask_end: float = 1.0  # ... and at its end
 

@@ -22,6 +22,22 @@ from motionlab.recipes.gesture.parts import ROOT_REGRESSED
 from motionlab.train.module import RecipeModule
 
 
+def partner_dropout(batch: Dict[str, torch.Tensor], rate: float,
+                    generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+    """``batch`` with the partner inputs (``p_motion``, ``p_audio``, ``p_afeat``) of a random share ``rate``
+    of its windows set to zero, as the partner-zeroed twin sees them (no-op without partner inputs)."""
+    if rate <= 0 or "p_motion" not in batch:
+        return batch
+    B = batch["p_motion"].shape[0]
+    dev = batch["p_motion"].device
+    keep = (torch.rand(B, generator=generator, device=dev) >= rate).float()
+    out = dict(batch)
+    for k in ("p_motion", "p_audio", "p_afeat"):
+        if k in out:
+            out[k] = out[k] * keep.view(B, *([1] * (out[k].ndim - 1))).to(out[k].dtype)
+    return out
+
+
 class GestureModule(RecipeModule):
     def __init__(self, cfg: GestureConfig) -> None:
         super().__init__(cfg)
@@ -42,6 +58,7 @@ class GestureModule(RecipeModule):
         rand = training_mask("self", (B, T, S), seed, ratio, batch["upper"].device, generator)
         masks = {"full": training_mask("full", (B, T, S), seed, ratio, batch["upper"].device), "self": rand, "word": rand}
         root_t = batch["lower"][..., :ROOT_REGRESSED]
+        batch = partner_dropout(batch, self.cfg.loss.partner_dropout, generator)
         logs: Dict[str, torch.Tensor] = {}
         total = 0.0
         for kind in PASSES:
