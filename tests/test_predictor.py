@@ -49,7 +49,8 @@ def test_free_run_beats_both_baselines_at_every_horizon(run):
 
 
 @pytest.mark.xfail(reason="held-out walks repeat every gait cycle (~1 s): a frozen pose is close again at 1 s and "
-                          "2 s, and the tiny run's pose drift (~3.6 deg at 1 s) is not yet below that", strict=False)
+                          "2 s (3.1 and 4.4 deg); the tiny run is at 3.2 / 3.8 deg and a second seed at 3.6 / 4.5",
+                   strict=False)
 def test_free_run_pose_beats_zero_velocity_at_whole_gait_cycles(run):
     _, m = run
     for h in (1.0, 2.0):
@@ -59,7 +60,7 @@ def test_free_run_pose_beats_zero_velocity_at_whole_gait_cycles(run):
 def test_free_run_teacher_gap_and_control_following(run):
     _, m = run
     assert m["teacher_GeoDeg"] < m["zero_velocity_GeoDeg@0.1s"]
-    assert m["free_teacher_gap"] < 3.0  # the guide's target is < 2 (reported in the README)
+    assert m["free_teacher_gap"] < 2.0  # the guide's check
     assert m["control_speed_error_rel"] < 0.10
 
 
@@ -150,6 +151,6 @@ def test_from_metrics_rules(tmp_path):
     assert "YawAbsDeg=9" in text and "GeoDeg=7" in text and "RootVelMAE" not in text
     st = cfg.freerun_stage_schedule
     assert st[0].trainer["freerun_weight"] == 0.0  # the teacher stage keeps no free run
-    assert st[2].trainer["freerun_weight"] == pytest.approx(0.35) and st[2].trainer["freerun_horizon"] == 24
+    assert st[2].trainer["freerun_weight"] == pytest.approx(0.35) and st[2].trainer["freerun_horizon"] == 34
     assert st[2].trainer["w_latent_consistency"] == pytest.approx(0.3)
     assert st[2].loss_groups["core"]["w_fk_pos"] == pytest.approx(0.6)

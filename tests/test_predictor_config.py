@@ -52,6 +52,34 @@ def test_unknown_adaptive_method_and_tf_mode():
         validate_config(_cfg("train.tf_mode=cosine"))
 
 
+def test_unknown_noise_part_and_freerun_measure():
+    with pytest.raises(MotionLabError, match="valid choices: all, pose"):
+        validate_config(_cfg("train.noise_parts=phase"))
+    with pytest.raises(MotionLabError, match="valid choices: motion, state"):
+        validate_config(_cfg("loss.freerun_measure=mse"))
+
+
+def test_phase_advance_and_harmonics():
+    from motionlab.recipes.predictor.model import PHASE, MotionStepper
+
+    m = MotionStepper(hidden=32, latent=32, phase_advance=True, phase_harmonics=3, fps=30.0)
+    m.stats_mean[PHASE] = torch.tensor([0.1, -0.2, 0.5])
+    m.stats_std[PHASE] = torch.tensor([0.6, 0.7, 0.4])
+    phi, w, f = 0.3, 0.8, 1.5  # rad, confidence, Hz
+    raw = torch.tensor([w * np.sin(phi), w * np.cos(phi), w * f], dtype=torch.float32)
+    norm = (raw - m.stats_mean[PHASE]) / m.stats_std[PHASE]
+    out = m.advance_phase(norm) * m.stats_std[PHASE] + m.stats_mean[PHASE]
+    nxt = phi + 2 * np.pi * f / 30.0
+    assert torch.allclose(out, torch.tensor([w * np.sin(nxt), w * np.cos(nxt), w * f], dtype=torch.float32), atol=1e-5)
+    h = m.harmonics(norm)
+    k = np.arange(1, 4)
+    assert torch.allclose(h, torch.tensor(np.r_[w * np.sin(k * phi), w * np.cos(k * phi)], dtype=torch.float32),
+                          atol=1e-5)
+    x = torch.zeros(5, 141)
+    o = m(x, x, torch.zeros(5, 6))
+    assert o["next"].shape == (5, 141) and torch.isfinite(o["next"]).all()  # a standing phase (w = 0) stays finite
+
+
 def test_cli_reports_a_bad_schedule(tmp_path, capsys):
     from motionlab.cli import main
 

@@ -50,6 +50,7 @@ class PredictorTrainConfig(TrainConfig):
     tf_max: float = 1.0
     tf_min: float = 0.0
     noise_std: float = 0.0  # Gaussian noise on the fed frames during training (normalised units): learn to recover
+    noise_parts: str = "all"  # all | pose (root tilt and joint rotations only: root, contacts and phase stay clean)
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
 
 
@@ -65,6 +66,10 @@ class PredictorModelConfig:
     film_hidden: int = 64
     control_frames: int = 10  # controls = mean root velocity and yaw rate over the next N frames
     gait_classes: int = 6  # idle, walk, run, turn, curve, side_step (classes beyond the data's are unused)
+    phase_harmonics: int = 0  # K: (w sin k phi, w cos k phi), k = 1..K, join the controls (0 = the phase alone)
+    pose_residual: bool = True  # pose head: a change of the current pose (true) or the pose itself (false)
+    pose_velocity: float = 0.0  # pose residual around cur + k (cur - prev): 0 = around the current pose, 1 = constant velocity
+    phase_advance: bool = False  # turn the soft phase by its own frequency every frame (the head adds a correction)
     pretrained_encoder: str = ""  # encoder weights (encoder.pt of a predictor_pretrain run, or any run's export)
 
 
@@ -86,6 +91,7 @@ class PredictorLossConfig:
     w_latent_consistency: float = 0.03
     freerun_weight: float = 0.0
     freerun_horizon: int = 8  # frames
+    freerun_measure: str = "state"  # state (normalised MSE) | motion (the teacher pass's pose/root terms)
     freerun_backprop: bool = True  # False: the fed-back frame is detached (no gradient through the rollout)
     limb_margin_deg: float = 2.0  # limb_geo hinge: geodesic error above this counts
     group_warnings: bool = True  # warn when a group's share leaves the guide's bands

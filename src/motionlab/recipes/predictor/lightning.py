@@ -35,12 +35,13 @@ from motionlab.core.body import smpl22_skeleton
 from motionlab.data.character_state import CHARACTER_DIMS
 from motionlab.recipes.predictor.config import PredictorConfig
 from motionlab.recipes.predictor.losses import LOSS_TERMS, motion_terms
-from motionlab.recipes.predictor.model import build_stepper, controls_from_states, load_encoder_weights, rollout
+from motionlab.recipes.predictor.model import POSE, build_stepper, controls_from_states, load_encoder_weights, rollout
 from motionlab.recipes.predictor.schedule import group_shares, stage_configs, teacher_forcing_ratio, validate_config
 from motionlab.train.module import RecipeModule
 
 log = logging.getLogger("motionlab.predictor")
 STREAM = "character"
+FREERUN_MOTION_TERMS = ("rot_geo", "rot_delta", "fk_pos", "rot_local", "rot_delta_root", "phase")
 
 
 def reset_balancer(balancer) -> None:
@@ -56,7 +57,7 @@ class PredictorModule(RecipeModule):
     def __init__(self, cfg: PredictorConfig) -> None:
         super().__init__(cfg)
         self.warnings = validate_config(cfg)
-        self.model = build_stepper(cfg.model, CHARACTER_DIMS)
+        self.model = build_stepper(cfg.model, CHARACTER_DIMS, cfg.data.fps)
         if cfg.model.pretrained_encoder:
             load_encoder_weights(self.model, cfg.model.pretrained_encoder)
         self.skeleton = smpl22_skeleton()
@@ -114,7 +115,11 @@ class PredictorModule(RecipeModule):
         """Scheduled sampling over a window: predictions of frames ``2..W-1``, the inputs actually fed."""
         W = x.shape[1]
         if self.training and self.cfg.train.noise_std > 0:  # noisy inputs, clean targets (in ``losses``)
-            x = x + self.cfg.train.noise_std * torch.randn_like(x)
+            noise = self.cfg.train.noise_std * torch.randn_like(x)
+            if self.cfg.train.noise_parts == "pose":
+                noise[..., :POSE.start] = 0.0
+                noise[..., POSE.stop:] = 0.0
+            x = x + noise
         if tf >= 1.0:  # every input is true: one batched call
             o = self.model(x[:, 1:W - 1], x[:, 0:W - 2], controls[:, 1:W - 1])
             return {"pred": o["next"], "contact_logits": o["contact_logits"], "gait_logits": o["gait_logits"],
@@ -160,10 +165,20 @@ class PredictorModule(RecipeModule):
             H = int(min(max(1, round(self.stage_value("freerun_horizon", self.cfg.loss.freerun_horizon))), W - 2))
             s = int(torch.randint(1, W - H, (1,)).item())
             fr = rollout(self.model, x[:, s - 1], x[:, s], controls[:, s:s + H], detach=not self.cfg.loss.freerun_backprop)
-            terms["freerun"] = F.mse_loss(fr["states"], x[:, s + 1:s + 1 + H])
+            terms["freerun"] = self.freerun_loss(fr["states"], x[:, s + 1:s + 1 + H])
         else:
             terms["freerun"] = x.new_zeros(())
         return terms
+
+    def freerun_loss(self, pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+        """The free-run term of a rollout ``(B, H, D)`` (normalised): ``loss.freerun_measure = state`` is the
+        normalised-state MSE; ``motion`` weighs the rollout's pose and root terms like the teacher pass's
+        (stage weights of ``FREERUN_MOTION_TERMS``), so the rotations count by their angle."""
+        if self.cfg.loss.freerun_measure == "state":
+            return F.mse_loss(pred, true)
+        terms = motion_terms(pred, true, self._denorm(pred), self._denorm(true), self.skeleton,
+                             float(np.radians(self.cfg.loss.limb_margin_deg)))
+        return sum(self.weight(t) * terms[t] for t in FREERUN_MOTION_TERMS)
 
     def total(self, terms: Dict[str, torch.Tensor]):
         weighted = {t: self.weight(t) * terms[t] for t in LOSS_TERMS}

@@ -58,11 +58,19 @@ class MotionStepper(nn.Module):
     normalisation, so the exported model works in raw units too (:meth:`step_raw`)."""
 
     def __init__(self, state_dim: int = CHARACTER_DIMS, hidden: int = 512, latent: int = 512, encoder_layers: int = 2,
-                 trunk_layers: int = 2, dropout: float = 0.0, film_hidden: int = 64, gait_classes: int = 6) -> None:
+                 trunk_layers: int = 2, dropout: float = 0.0, film_hidden: int = 64, gait_classes: int = 6,
+                 pose_velocity: float = 0.0, phase_advance: bool = False, fps: float = 30.0,
+                 pose_residual: bool = True, phase_harmonics: int = 0) -> None:
         super().__init__()
+        self.phase_harmonics = int(phase_harmonics)
+        cond = CONTROL_DIMS + 2 * self.phase_harmonics
+        self.pose_residual = bool(pose_residual)
+        self.pose_velocity = float(pose_velocity)
+        self.phase_advance = bool(phase_advance)
+        self.fps = float(fps)
         self.encoder = MotionEncoder(state_dim, hidden, latent, encoder_layers, dropout)
-        self.film = FiLM(CONTROL_DIMS, latent, film_hidden)
-        self.trunk = _mlp([latent + CONTROL_DIMS] + [hidden] * trunk_layers, dropout)
+        self.film = FiLM(cond, latent, film_hidden)
+        self.trunk = _mlp([latent + cond] + [hidden] * trunk_layers, dropout)
         n_pose = POSE.stop - POSE.start
         self.heads = nn.ModuleDict({
             "pose": nn.Linear(hidden, n_pose), "root": nn.Linear(hidden, 4), "contact": nn.Linear(hidden, 2),
@@ -77,13 +85,40 @@ class MotionStepper(nn.Module):
         """``cur``, ``prev`` ``(..., D)`` normalised states, ``control`` ``(..., 6)`` -> ``next`` (normalised
         state), ``contact_logits``, ``gait_logits``, ``latent``."""
         z = self.encoder(cur, prev)
-        h = self.trunk(torch.cat([self.film(z, control), control], dim=-1))
+        cond = torch.cat([control, self.harmonics(control[..., 3:6])], dim=-1) if self.phase_harmonics else control
+        h = self.trunk(torch.cat([self.film(z, cond), cond], dim=-1))
         contact_logits = self.heads["contact"](h)
         contact_norm = (torch.sigmoid(contact_logits) - self.stats_mean[CONTACTS]) / self.stats_std[CONTACTS]
         r = self.heads["root"](h)  # height: residual on the current frame; velocity, yaw rate: around the command
-        nxt = torch.cat([cur[..., 0:1] + r[..., 0:1], control[..., 0:3] + r[..., 1:4], cur[..., POSE] + self.heads["pose"](h),
-                         contact_norm, cur[..., PHASE] + self.heads["phase"](h)], dim=-1)
+        pose = cur[..., POSE] if self.pose_residual else torch.zeros_like(cur[..., POSE])
+        if self.pose_velocity:  # the residual is around the pose extrapolated at (a share of) its last velocity
+            pose = pose + self.pose_velocity * (cur[..., POSE] - prev[..., POSE])
+        phase = self.advance_phase(cur[..., PHASE]) if self.phase_advance else cur[..., PHASE]
+        nxt = torch.cat([cur[..., 0:1] + r[..., 0:1], control[..., 0:3] + r[..., 1:4], pose + self.heads["pose"](h),
+                         contact_norm, phase + self.heads["phase"](h)], dim=-1)
         return {"next": nxt, "contact_logits": contact_logits, "gait_logits": self.heads["gait"](h), "latent": z}
+
+    def harmonics(self, phase: Tensor) -> Tensor:
+        """``(..., 2K)`` = ``(w sin k phi, w cos k phi)``, k = 1..K, of the normalised soft phase ``(..., 3)``:
+        the higher harmonics of the gait cycle, which a pose of the cycle is a smooth function of."""
+        raw = phase[..., 0:2] * self.stats_std[PHASE][0:2] + self.stats_mean[PHASE][0:2]
+        w = torch.sqrt((raw * raw).sum(-1, keepdim=True))
+        phi = torch.atan2(raw[..., 0:1], raw[..., 1:2])
+        k = torch.arange(1, self.phase_harmonics + 1, dtype=phase.dtype, device=phase.device)
+        return torch.cat([w * torch.sin(k * phi), w * torch.cos(k * phi)], dim=-1)
+
+    def advance_phase(self, phase: Tensor) -> Tensor:
+        """The normalised soft phase ``(..., 3)`` one frame on: ``(w sin phi, w cos phi)`` turned by
+        ``2 pi f / fps`` at its own frequency ``f = (w f) / w`` (clipped to [0, 4] Hz); ``w f`` is held."""
+        mean, std = self.stats_mean[PHASE], self.stats_std[PHASE]
+        raw = phase * std + mean
+        s, c, wf = raw[..., 0:1], raw[..., 1:2], raw[..., 2:3]
+        w = torch.sqrt(s * s + c * c)
+        f = (wf / w.clamp_min(0.05)).clamp(0.0, 4.0)
+        d = 2 * torch.pi * f / self.fps
+        cd, sd = torch.cos(d), torch.sin(d)
+        turned = torch.cat([s * cd + c * sd, c * cd - s * sd, wf], dim=-1)
+        return (turned - mean) / std
 
     def normalize(self, x: Tensor) -> Tensor:
         return (x - self.stats_mean) / self.stats_std
@@ -142,10 +177,11 @@ def rollout(model: MotionStepper, prev: Tensor, cur: Tensor, controls: Tensor, d
     return {k: torch.stack(v, dim=1) for k, v in out.items()}
 
 
-def build_stepper(m, state_dim: int = CHARACTER_DIMS) -> MotionStepper:
-    """The stepper of a :class:`~motionlab.recipes.predictor.config.PredictorModelConfig`."""
+def build_stepper(m, state_dim: int = CHARACTER_DIMS, fps: float = 30.0) -> MotionStepper:
+    """The stepper of a :class:`~motionlab.recipes.predictor.config.PredictorModelConfig` at ``fps``."""
     return MotionStepper(state_dim, m.hidden, m.latent, m.encoder_layers, m.trunk_layers, m.dropout, m.film_hidden,
-                         m.gait_classes)
+                         m.gait_classes, m.pose_velocity, m.phase_advance, fps, m.pose_residual,
+                         m.phase_harmonics)
 
 
 def load_encoder_weights(model: MotionStepper, path: str) -> None:

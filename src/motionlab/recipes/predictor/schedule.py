@@ -32,11 +32,19 @@ def _epochs(cfg: PredictorConfig) -> int:
     return int(cfg.train.max_epochs) if cfg.train.max_epochs > 0 else 0
 
 
+NOISE_PARTS = ("all", "pose")
+FREERUN_MEASURES = ("state", "motion")
+
+
 def validate_config(cfg: PredictorConfig) -> List[str]:
     """Check ``cfg`` (errors raise); return the guide-rule warnings (also logged)."""
     t = cfg.train
     if t.tf_mode not in TF_MODES:
         raise choices_error("teacher forcing mode", t.tf_mode, TF_MODES, place="train.tf_mode")
+    if cfg.loss.freerun_measure not in FREERUN_MEASURES:
+        raise choices_error("free-run measure", cfg.loss.freerun_measure, FREERUN_MEASURES, place="loss.freerun_measure")
+    if t.noise_parts not in NOISE_PARTS:
+        raise choices_error("noise part", t.noise_parts, NOISE_PARTS, place="train.noise_parts")
     if not (0.0 <= t.tf_min <= 1.0 and 0.0 <= t.tf_max <= 1.0):
         raise MotionLabError(f"tf_max and tf_min must lie in [0, 1], got {t.tf_max}, {t.tf_min}", place="train.tf_max")
     if t.tf_mode != "constant" and t.tf_end_epoch < t.tf_start_epoch:
