@@ -53,6 +53,7 @@ DEMO_SECTIONS: List[Tuple[str, str]] = [
     ("tiny tokenizer ablation (6 variants x 2 seeds)", "motionlab.recipes.tokenizer.demo:section"),
     ("tiny learned retargeter and a retargeted clip", "motionlab.recipes.retarget.demo:section"),
     ("tiny character-motion predictor: horizon curves and a commanded free run", "motionlab.recipes.predictor.demo:section"),
+    ("tiny encoder pre-training for the predictor, loaded by path", "motionlab.recipes.predictor.demo:pretrain_section"),
     ("tiny text-to-motion diffusion: prompts rendered, metric table", "motionlab.recipes.t2m.demo:section"),
     ("tiny speech-to-gesture model: a talking clip with sound, metric table", "motionlab.recipes.gesture.demo:section"),
     ("2D keypoints -> 3D motion adapted to real-like detections: video and table", "motionlab.recipes.recover.demo:section"),
