@@ -148,6 +148,8 @@ def test_batched_passes_reproduce_sequential_chunks_and_seams_blend(quick_run, t
             assert np.allclose(seq[p], exact[p], atol=1e-4), (decode, p)
             assert (seq[f"idx_{p}"] == exact[f"idx_{p}"]).all()
         assert np.allclose(seq["root"][:120], two["root"][:120], atol=1e-4)
+    hot = generate_sequence(run.model, cond, seed, decode="codes", passes=2, temperature=5.0)  # sampled codes
+    assert len(np.unique(hot["idx_upper"][64:])) > 1  # every chunk's codes are placed on the timeline
     w = crossfade_weights(4)
     assert np.all(np.diff(w) > 0) and 0 < w[0] < 0.5 < w[-1] < 1
     g = offset_decay(64, 4, 16)

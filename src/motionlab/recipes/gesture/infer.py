@@ -223,6 +223,8 @@ def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.nda
                     x = x.clone()
                     x[seed_frames:seed_frames + fade] = (1 - w) * ahead + w * x[seed_frames:seed_frames + fade]
             line[n][s + lo:s + chunk] = x[lo:]
+        for p in parts:
+            codes[p][s + lo:s + chunk] = idx[p][k, lo:]
     res: Dict[str, np.ndarray] = {"root": line["root"][:T].cpu().numpy(), "starts": np.asarray(starts, np.int64)}
     for p in parts:
         res[f"idx_{p}"] = codes[p][:T].cpu().numpy()
