@@ -31,8 +31,12 @@ def test_brief_run_learns_and_logs_the_adaptation(brief_run):
             assert np.isfinite(m[f"{k}_{dom}"]), (k, dom)
             assert np.isfinite(m[f"source_only/{k}_{dom}"])
         assert m[f"pa_mpjpe_{dom}"] <= m[f"mpjpe_{dom}"]
-    # a brief run learns the labelled domain; the target gain needs the full schedule (the slow test)
-    assert m["mpjpe_source"] < 0.9 * m["baseline_mpjpe_source"]  # measured 114 mm vs 131 mm
+    # a brief run learns both domains well past the mean training pose (measured 87.8 vs 131.1 mm source,
+    # 91.3 vs 109.8 mm target), and the confidence randomisation closes the confidence gap: the target
+    # error stays near the source error (measured 1.04x; 1.52x for a source-only model without it)
+    assert m["mpjpe_source"] < 0.75 * m["baseline_mpjpe_source"]
+    assert m["mpjpe_target"] < 0.92 * m["baseline_mpjpe_target"]
+    assert m["mpjpe_target"] < 1.2 * m["mpjpe_source"]
     assert "target_gain_pct" in m and "source_change_pct" in m
     assert (run / "checkpoints" / "source_only.ckpt").is_file()
     hist = json.loads((run / "history.json").read_text())
@@ -107,8 +111,9 @@ def test_recover_bad_input(brief_run, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="goal not reached yet: measured -5.9% target MPJPE (85.0 -> 80.0 mm) on the tiny corpus",
-                   strict=False)
+@pytest.mark.xfail(reason="goal not reached: against a source-only run with the same source confidence randomisation "
+                          "the adaptation measured 49.6 -> 48.7 mm target MPJPE (-1.8%, tiny corpus); clean 2D through "
+                          "the same cameras gives 43.9 mm, above the 39.7 mm a 20% cut needs", strict=False)
 def test_tiny_adaptation_gain(tiny_corpus, tmp_path):
     """The packaged tiny config: full adaptation vs a source-only run of the same length (test clips)."""
     from motionlab.train.engine import evaluate, train

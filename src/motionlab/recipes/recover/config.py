@@ -20,7 +20,9 @@ class RecoverDataConfig:
 
     Source (labelled): each training clip projected through ``source_cameras`` random synthetic-domain
     cameras (the corpus's own synthetic track is the first), plus a detector-noise model: Gaussian noise of
-    ``source_noise`` x the person's box size per joint and frame. Target (unlabelled): the corpus's
+    ``source_noise`` x the person's box size per joint and frame; on a fraction ``source_conf_aug`` of the
+    windows, generic detector confidences, masked joints and confidence-dependent noise (otherwise the
+    source has confidence 1 everywhere; see :mod:`motionlab.recipes.recover.inputs`). Target (unlabelled): the corpus's
     real-like tracks of the training clips, or every track under ``target_root`` (a user's folder of
     COCO-17 JSON / OpenPose folders / npz); target 3D is read for evaluation only.
     """
@@ -36,7 +38,7 @@ class RecoverDataConfig:
     source_cameras: int = 6
     source_noise: float = 0.004  # detector-noise model of the source: sigma as a fraction of the box size
     min_confidence: float = 0.1  # joints below are masked (never read as zeros)
-    source_conf_aug: float = 0.0  # fraction of source windows with generic random confidences, masks and noise (no target data)
+    source_conf_aug: float = 0.5  # fraction of source windows with generic random confidences, masks and noise (no target data)
     focal: str = "diagonal"  # target focal when a track has none: "diagonal" (sqrt(w^2+h^2), as GVHMR) or "known"
     num_workers: int = 0
 

@@ -107,6 +107,17 @@ class RecoverModule(RecipeModule):
         torch.save({"state_dict": self.state_dict(), "global_step": int(self.global_step)}, tmp)
         os.replace(tmp, path)
 
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        """Clip the lifter's and the discriminator's gradients each to ``train.grad_clip`` on its own: one
+        global norm over both lets the discriminator's large early gradients shrink the lifter's steps (an
+        adapted run then trails the source-only run long before adaptation starts)."""
+        if not gradient_clip_val:
+            return
+        for module in (self.model, self.discriminator):
+            grads = [p for p in module.parameters() if p.grad is not None]
+            if grads:
+                torch.nn.utils.clip_grad_norm_(grads, float(gradient_clip_val))
+
     # -- steps ------------------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
         cfg, a, w = self.cfg, self.cfg.adapt, self.cfg.loss
