@@ -44,17 +44,15 @@ def test_free_run_beats_both_baselines_at_every_horizon(run):
     for h in HORIZONS:
         assert m[f"free_GeoDeg@{h:g}s"] < m[f"constant_velocity_GeoDeg@{h:g}s"], h
     assert m["free_GeoDeg"] < 0.6 * m["zero_velocity_GeoDeg"]  # over the whole 2 s rollout
-    for h in (0.1, 0.25, 0.5, 1.5):
+    for h in (0.1, 0.25, 0.5, 1.5, 2.0):
         assert m[f"free_GeoDeg@{h:g}s"] < m[f"zero_velocity_GeoDeg@{h:g}s"], h
 
 
-@pytest.mark.xfail(reason="held-out walks repeat every gait cycle (~1 s): a frozen pose is close again at 1 s and "
-                          "2 s (3.1 and 4.4 deg); the tiny run is at 3.2 / 3.8 deg and a second seed at 3.6 / 4.5",
-                   strict=False)
-def test_free_run_pose_beats_zero_velocity_at_whole_gait_cycles(run):
+@pytest.mark.xfail(reason="held-out walks repeat every gait cycle (~1 s): a frozen pose is close again at 1 s "
+                          "(3.08 deg): the tiny run beats it by a hair (3.06), a second seed does not (3.54)", strict=False)
+def test_free_run_pose_beats_zero_velocity_at_a_whole_gait_cycle(run):
     _, m = run
-    for h in (1.0, 2.0):
-        assert m[f"free_GeoDeg@{h:g}s"] < m[f"zero_velocity_GeoDeg@{h:g}s"], h
+    assert m["free_GeoDeg@1s"] < m["zero_velocity_GeoDeg@1s"]
 
 
 def test_free_run_teacher_gap_and_control_following(run):

@@ -102,13 +102,13 @@ def test_guide_rules_are_warnings():
 
 
 def test_teacher_forcing_modes():
-    cfg = _cfg()  # epoch_linear from epoch 6 (1.0) to 15 (0.0)
+    cfg = _cfg("train.tf_end_epoch=15")  # epoch_linear from epoch 6 (1.0) to 15 (0.0)
     assert teacher_forcing_ratio(cfg, 1) == 1.0 and teacher_forcing_ratio(cfg, 6) == 1.0
     assert teacher_forcing_ratio(cfg, 9) == pytest.approx(2 / 3)
     assert teacher_forcing_ratio(cfg, 9.5) == pytest.approx(2 / 3)  # whole epochs
     assert teacher_forcing_ratio(cfg, 18) == 0.0
     assert teacher_forcing_ratio(cfg, 9, tf_max=0.75) == pytest.approx(0.5)
-    step = _cfg("train.tf_mode=step_linear")
+    step = _cfg("train.tf_mode=step_linear", "train.tf_end_epoch=15")
     assert teacher_forcing_ratio(step, 9.5) == pytest.approx(1 - 3.5 / 9)
     assert teacher_forcing_ratio(_cfg("train.tf_mode=constant", "train.tf_max=0.6"), 15) == 0.6
 
