@@ -28,36 +28,36 @@ class GestureDataConfig:
     folder (``smplxflame_30/``, ``wave16k/``, ``textgrid/``, ``train_test_split.csv``).
     """
 
-    root: str = ""
-    synth_scale: str = "tiny"
-    synth_seed: int = 0
+    root: str = ""  # "" = the built-in corpus; a corpus folder (manifest.json) or a BEAT2 folder
+    synth_scale: str = "tiny"  # built-in corpus size when root is "": tiny, small or large
+    synth_seed: int = 0  # seed of the built-in corpus
     speakers: List[int] = field(default_factory=list)  # BEAT2 speaker ids ([] = all)
     kinds: List[str] = field(default_factory=lambda: ["talking", "dyadic"])  # corpus clip kinds used
     use_additional: bool = False  # BEAT2 "additional" takes join training
     skip_missing: bool = False  # skip takes without wav/TextGrid/partner (with a warning) instead of failing
-    fps: float = 30.0
-    window: int = 64
-    stride: int = 8
-    batch_size: int = 32
-    num_expressions: int = 100
+    fps: float = 30.0  # every take is resampled to this frame rate (BEAT2: 30)
+    window: int = 64  # frames per training window (at fps)
+    stride: int = 8  # frames between the starts of consecutive windows of a take
+    batch_size: int = 32  # windows per batch (per device)
+    num_expressions: int = 100  # expression coefficients kept (BEAT2 files have 100)
     norm_floor: float = 0.05  # std floor of the part normalisers (a channel nearly constant in training, e.g. a hand
     # shape whose word never occurs there, must not blow up held-out errors and FGD features)
     word_vectors: str = ""  # optional local file of word vectors ("word v1 v2 ..." per line, .vec / GloVe text)
-    max_vocab: int = 20000
-    cache_dir: str = ""
+    max_vocab: int = 20000  # most frequent training words kept in the vocabulary (with PAD/UNK)
+    cache_dir: str = ""  # window cache folder; "" = the user cache (MOTIONLAB_CACHE, else ~/.cache/motionlab)
 
 
 @dataclass
 class VQConfig:
     """The per-part VQ-VAEs (one token per frame by default: ``down_t = 0``) and their training phase."""
 
-    encoder: str = "simple"
-    quantizer: str = "ema"
-    latent_dim: int = 32
-    width: int = 64
-    down_t: int = 0
-    codebook_size: int = 128
-    encoder_kwargs: Dict[str, int] = field(default_factory=lambda: {"num_layers": 2})
+    encoder: str = "simple"  # conv encoder/decoder family of each part: simple or resnet
+    quantizer: str = "ema"  # quantizer of each part: vq, ema, rvq, fsq, lfq or hybrid
+    latent_dim: int = 32  # channels of each part's token vector
+    width: int = 64  # channels of the conv layers
+    down_t: int = 0  # temporal downsampling steps of 2x (0 = one token per frame, as the seed)
+    codebook_size: int = 128  # codes per part
+    encoder_kwargs: Dict[str, int] = field(default_factory=lambda: {"num_layers": 2})  # passed to encoder and decoder (num_layers, depth, ...)
     steps: int = 200  # optimizer steps of the VQ phase (then frozen)
     vel: float = 0.5  # velocity-loss weight of the VQ reconstruction
     eval_latent: int = 32  # FGD autoencoder latent channels (per 4-frame step)
@@ -67,17 +67,17 @@ class VQConfig:
 class GeneratorConfig:
     """The speech-to-token generator (MambaTalk's global and local scans)."""
 
-    hidden: int = 96
-    audio_dim: int = 64
-    word_dim: int = 32
-    num_speakers: int = 32
-    heads: int = 4
+    hidden: int = 96  # width of the global and local scans
+    audio_dim: int = 64  # channels of the wave encoder's output
+    word_dim: int = 32  # word embedding size
+    num_speakers: int = 32  # rows of the speaker embedding (ids above are an error)
+    heads: int = 4  # attention heads (global scan and cross-attention)
     global_layers: int = 2  # Mamba blocks of the global scan
     local_layers: int = 1  # Mamba blocks per part head
-    d_state: int = 16
-    expand: int = 2
+    d_state: int = 16  # Mamba state size per channel
+    expand: int = 2  # Mamba inner width = expand x hidden
     ppe_period: int = 30  # periodic positional encoding period, frames
-    dropout: float = 0.1
+    dropout: float = 0.1  # dropout in the generator
     scan: str = "auto"  # selective scan: auto (mamba_ssm on CUDA if importable, else parallel), parallel, sequential
 
 
@@ -85,14 +85,14 @@ class GeneratorConfig:
 class LossConfig:
     """Loss weights; per-part dicts are keyed by part name."""
 
-    latent: float = 1.0
-    cls: float = 1.0
-    label_smoothing: float = 0.1
-    smooth_parts: List[str] = field(default_factory=lambda: ["upper", "lower"])
-    vel: Dict[str, float] = field(default_factory=lambda: {"upper": 0.5, "lower": 2.0, "hands": 1.0, "face": 0.5})
-    acc: Dict[str, float] = field(default_factory=lambda: {"upper": 1.0, "lower": 1.0, "hands": 0.5, "face": 0.5})
-    root: float = 1.0
-    passes: Dict[str, float] = field(default_factory=lambda: {"full": 1.0, "self": 1.0, "word": 1.0})
+    latent: float = 1.0  # weight of the latent MSE per part
+    cls: float = 1.0  # weight of the code cross-entropy per part
+    label_smoothing: float = 0.1  # label smoothing of the code cross-entropy (body parts)
+    smooth_parts: List[str] = field(default_factory=lambda: ["upper", "lower"])  # parts whose code cross-entropy is label-smoothed
+    vel: Dict[str, float] = field(default_factory=lambda: {"upper": 0.5, "lower": 2.0, "hands": 1.0, "face": 0.5})  # L1 velocity weight on latents, per part
+    acc: Dict[str, float] = field(default_factory=lambda: {"upper": 1.0, "lower": 1.0, "hands": 0.5, "face": 0.5})  # L1 acceleration weight on latents, per part
+    root: float = 1.0  # weight of the regressed root velocity loss
+    passes: Dict[str, float] = field(default_factory=lambda: {"full": 1.0, "self": 1.0, "word": 1.0})  # weights of the three mask passes
     partner_dropout: float = 0.0  # dyadic: share of training windows whose partner inputs are zeroed
     mask_start: float = 0.05  # random mask ratio at the start of the generator phase
     mask_end: float = 1.0  # ... and at its end
@@ -100,8 +100,10 @@ class LossConfig:
 
 @dataclass
 class ModelConfig:
-    parts: List[str] = field(default_factory=lambda: ["upper", "hands", "lower", "face"])
-    seed_frames: int = 4
+    """The parts, their VQ-VAEs, the generator and how chunked inference stitches its chunks."""
+
+    parts: List[str] = field(default_factory=lambda: ["upper", "hands", "lower", "face"])  # body parts, each with its own VQ-VAE and head
+    seed_frames: int = 4  # ground-truth (or carried-over) frames each chunk starts from
     chunk: int = 64  # inference chunk (frames), = the training window
     decode: str = "codes"  # inference: "codes" (argmax codes, the seed's path) or "latents" (regressed latents)
     decode_parts: Dict[str, str] = field(default_factory=dict)  # per-part decode mode overriding `decode`
@@ -118,17 +120,19 @@ class ModelConfig:
 class EvalConfig:
     """Evaluation: the held-out split (``heldout`` = val + test), BC settings, FGD crops."""
 
-    split: str = "heldout"
+    split: str = "heldout"  # split evaluated: heldout (val + test), val or test
     bc_threshold: float = 0.3  # 0.3 original trainer, 0.1 newer tools
-    bc_sigma: float = 0.3
-    bc_skip_s: float = 2.0
-    fgd_crop: int = 32
+    bc_sigma: float = 0.3  # BC: Gaussian width (s) of the beat-alignment score
+    bc_skip_s: float = 2.0  # BC: seconds at the start of each take left out
+    fgd_crop: int = 32  # FGD: frames per crop fed to the autoencoder
     evaluator_run: str = ""  # another gesture run whose FGD autoencoder to use ("" = this run's)
-    seed: int = 0
+    seed: int = 0  # seed of the baselines' random draws
 
 
 @dataclass
 class GestureConfig:
+    """The whole ``gesture`` (and ``dyadic``) recipe config."""
+
     data: GestureDataConfig = field(default_factory=GestureDataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)

@@ -28,19 +28,19 @@ class RecoverDataConfig:
     """
 
     root: str = ""  # a synthetic-corpus folder; "" = the built-in corpus
-    synth_scale: str = "tiny"
-    synth_seed: int = 0
+    synth_scale: str = "tiny"  # built-in corpus size when root is "": tiny, small or large
+    synth_seed: int = 0  # seed of the built-in corpus
     target_root: str = ""  # a folder of the user's own unlabelled tracks ("" = the corpus's real-like tracks)
-    fps: float = 30.0
-    window: int = 64
-    stride: int = 8
-    batch_size: int = 32
-    source_cameras: int = 6
+    fps: float = 30.0  # every track is resampled to this frame rate
+    window: int = 64  # frames per training window (at fps)
+    stride: int = 8  # frames between the starts of consecutive windows of a clip
+    batch_size: int = 32  # windows per batch, per domain
+    source_cameras: int = 6  # random synthetic cameras per training clip (labelled source views)
     source_noise: float = 0.004  # detector-noise model of the source: sigma as a fraction of the box size
     min_confidence: float = 0.1  # joints below are masked (never read as zeros)
     source_conf_aug: float = 0.5  # fraction of source windows with generic random confidences, masks and noise (no target data)
     focal: str = "diagonal"  # target focal when a track has none: "diagonal" (sqrt(w^2+h^2), as GVHMR) or "known"
-    num_workers: int = 0
+    num_workers: int = 0  # DataLoader worker processes (0 = in the training process)
 
 
 @dataclass
@@ -48,14 +48,14 @@ class RecoverModelConfig:
     """The temporal lifter (``tcn``: dilated residual convolutions, or ``transformer``) and the discriminator."""
 
     arch: str = "tcn"  # "tcn" | "transformer"
-    width: int = 128
+    width: int = 128  # channels of the lifter
     depth: int = 4  # residual blocks (tcn: dilations growth**i) or transformer layers
-    dilation_growth: int = 3
+    dilation_growth: int = 3  # tcn: dilation factor between consecutive blocks
     heads: int = 4  # transformer only
     conf_dim: int = 4  # confidence embedding size per joint
-    dropout: float = 0.1
-    disc_hidden: int = 64
-    disc_layers: int = 1
+    dropout: float = 0.1  # dropout in the lifter
+    disc_hidden: int = 64  # GRU width of the motion discriminator
+    disc_layers: int = 1  # GRU layers of the motion discriminator
 
 
 @dataclass
@@ -86,29 +86,29 @@ class RecoverAdaptConfig:
     :mod:`motionlab.recipes.recover.inputs`).
     """
 
-    enabled: bool = True
+    enabled: bool = True  # false: source-only training (the baseline)
     start_step: int = 400  # source-only before (its weights are saved as checkpoints/source_only.ckpt)
     alternating_ratio: float = 0.5  # fraction of steps that also see a target batch
-    synthetic_weight: float = 1.0
-    real_weight: float = 1.0
+    synthetic_weight: float = 1.0  # weight of the supervised source loss (every step)
+    real_weight: float = 1.0  # weight of all unlabelled target terms together
     discriminator_weight: float = 0.1  # adversarial term of the lifter (least squares; the discriminator's own loss has weight 1)
     disc_target_fakes: bool = False  # also train the discriminator on target predictions (a domain critic, not a plausibility score)
-    use_discriminator: bool = True
-    use_pseudo_labels: bool = True
-    num_augmentations: int = 4
-    confidence_threshold_start: float = 0.7
-    confidence_threshold_end: float = 0.5
-    confidence_step: float = 0.02
-    threshold_every: int = 50
+    use_discriminator: bool = True  # train the motion discriminator and use its adversarial term and scores
+    use_pseudo_labels: bool = True  # train on confidence-selected pseudo-labels of the target windows
+    num_augmentations: int = 4  # augmented views per target window (flip, rotation, scale, jitter)
+    confidence_threshold_start: float = 0.7  # pseudo-label acceptance threshold at the start
+    confidence_threshold_end: float = 0.5  # ... and where it stops
+    confidence_step: float = 0.02  # threshold change every threshold_every steps
+    threshold_every: int = 50  # optimizer steps between threshold changes
     pseudo_smooth: float = 2.0  # frames: Gaussian smoothing of the pseudo-labels over time (0 = none)
     agreement_scale: float = 0.1  # m: views that disagree by this much (RMS) get agreement exp(-1)
     input_transfer: bool = True  # target confidence patterns and the target's noise-vs-confidence on source windows
     input_transfer_fraction: float = 0.5  # fraction of the source windows that get them
-    ema_teacher: bool = True
-    ema_decay: float = 0.99
-    pseudo_weight: float = 1.0
-    reprojection_weight: float = 0.5
-    bone_weight: float = 0.5
+    ema_teacher: bool = True  # pseudo-labels from an EMA copy of the lifter (else from the lifter itself)
+    ema_decay: float = 0.99  # decay of the EMA teacher
+    pseudo_weight: float = 1.0  # weight of the pseudo-label loss
+    reprojection_weight: float = 0.5  # weight of the 2D re-projection loss on target windows
+    bone_weight: float = 0.5  # weight of the bone-length consistency on target predictions
     rotation_deg: float = 10.0  # augmentation: in-plane rotation
     scale_range: float = 0.1  # augmentation: box scale +-
     jitter: float = 0.005  # augmentation: 2D jitter (box fraction)
@@ -116,6 +116,8 @@ class RecoverAdaptConfig:
 
 @dataclass
 class RecoverInferConfig:
+    """``motionlab recover``: the shortest track accepted and the rotation fit of the recovered joints."""
+
     min_frames: int = 8  # shorter tracks are refused
     fit_iters: int = 30  # rotation fitting refinement steps after the closed form (SMPL-22 rotations to the joints, fixed bone lengths)
 

@@ -20,17 +20,17 @@ class T2MDataConfig:
     with a mask. HumanML3D captions with a start/end describe only that span, which becomes its own clip.
     """
 
-    root: str = ""
+    root: str = ""  # "" = the built-in corpus; a corpus folder (manifest.json) or a HumanML3D folder
     synth_scale: str = "tiny"
-    synth_seed: int = 0
-    fps: float = 20.0
-    window: int = 120
-    stride: int = 40
-    min_frames: int = 24
+    synth_seed: int = 0  # seed of the built-in corpus
+    fps: float = 20.0  # every clip is resampled to this frame rate (HumanML3D: 20)
+    window: int = 120  # frames per training window (at fps)
+    stride: int = 40  # frames between the starts of consecutive windows of a clip
+    min_frames: int = 24  # shorter clips are dropped; clips shorter than a window are padded and masked
     styles: List[str] = field(default_factory=list)  # keep only corpus clips of these styles/kinds ([] = all)
-    split_seed: int = 0
-    batch_size: int = 32
-    num_workers: int = 0
+    split_seed: int = 0  # seed of the train/val/test split by clip (clips that name no split)
+    batch_size: int = 32  # windows per batch (per device)
+    num_workers: int = 0  # DataLoader worker processes (0 = in the training process)
 
 
 @dataclass
@@ -39,11 +39,11 @@ class TextConfig:
 
     kind: str = "builtin"  # builtin | hash | pretrained
     dim: int = 128  # builtin/hash width (pretrained: the model's own)
-    vocab_size: int = 1024
-    layers: int = 2
-    heads: int = 4
-    max_words: int = 32
-    dropout: float = 0.1
+    vocab_size: int = 1024  # builtin: words kept from the training captions (with PAD/UNK)
+    layers: int = 2  # builtin: transformer layers
+    heads: int = 4  # attention heads
+    max_words: int = 32  # captions are cut to this many words
+    dropout: float = 0.1  # dropout in the transformer layers
     path: str = ""  # pretrained: a local sentence-transformers or CLIP folder
 
 
@@ -51,11 +51,11 @@ class TextConfig:
 class T2MModelConfig:
     """The transformer denoiser (:class:`motionlab.recipes.t2m.model.T2MDenoiser`)."""
 
-    dim: int = 256
-    layers: int = 4
-    heads: int = 4
-    ff: int = 512
-    dropout: float = 0.1
+    dim: int = 256  # transformer width
+    layers: int = 4  # transformer layers of the denoiser
+    heads: int = 4  # attention heads
+    ff: int = 512  # feed-forward width of each layer
+    dropout: float = 0.1  # dropout in the transformer layers
     patch: int = 1  # consecutive frames per transformer token (2 halves the sequence)
     smooth: int = 0  # kernel of a learned per-channel temporal filter on the output (0 = none; odd, e.g. 5)
     blend: bool = False  # patch > 1: tokens predict overlapping frames cross-faded at patch borders (no steps)
@@ -73,11 +73,11 @@ class T2MLossConfig:
     positions as much as the jumpy contact channels); ``features``: plain differences of the normalised
     features."""
 
-    mse: float = 1.0
-    velocity: float = 0.1
-    acceleration: float = 0.05
-    geometric: float = 0.01
-    foot: float = 0.0
+    mse: float = 1.0  # weight of the MSE on x0 (masked to each clip's length)
+    velocity: float = 0.1  # weight of the first-difference error (the seed's 0.1)
+    acceleration: float = 0.05  # weight of the second-difference error (the seed's 0.05)
+    geometric: float = 0.01  # weight of the bone-length consistency through FK (the seed's 0.01)
+    foot: float = 0.0  # weight of the speed of feet in contact (0 = off)
     difference_scale: str = "data"  # data | features
 
 
@@ -85,7 +85,7 @@ class T2MLossConfig:
 class DiffusionConfig:
     """``diffusers`` schedulers with ``prediction_type="sample"`` (the network predicts x0)."""
 
-    train_steps: int = 1000
+    train_steps: int = 1000  # diffusion timesteps of the training schedule
     beta_schedule: str = "squaredcos_cap_v2"  # the cosine schedule
     cond_drop: float = 0.1  # fraction of training samples whose text is dropped (classifier-free guidance)
     sampler: str = "ddim"  # ddim | ddpm
@@ -98,7 +98,7 @@ class T2MInferConfig:
     """Long motion: windows of ``data.window`` frames sharing ``overlap`` frames, each overlap in-painted
     from the previous window."""
 
-    overlap: int = 30
+    overlap: int = 30  # frames shared by consecutive windows, in-painted from the previous one
 
 
 @dataclass
@@ -106,12 +106,12 @@ class T2MEvalConfig:
     """``motionlab eval`` of a t2m run (:mod:`motionlab.recipes.t2m.evaluate`)."""
 
     evaluator: str = ""  # a t2m_evaluator run folder (``motionlab eval --evaluator`` overrides it)
-    replications: int = 20
+    replications: int = 20  # repetitions of each metric (mean +- 95% interval)
     steps: int = 0  # DDIM steps while evaluating (0: diffusion.sample_steps)
     batch: int = 32  # R-precision batch
-    diversity_pairs: int = 300
+    diversity_pairs: int = 300  # random pairs of generated motions for Diversity
     mm_texts: int = 100  # MModality: captions, and motions generated for each
-    mm_samples: int = 10
+    mm_samples: int = 10  # MModality: motions generated per caption
 
 
 @dataclass

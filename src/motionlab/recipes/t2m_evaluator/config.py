@@ -13,11 +13,11 @@ class EvaluatorModelConfig:
     """Both encoders (:class:`motionlab.recipes.t2m_evaluator.model.TextMotionEvaluator`)."""
 
     dim: int = 256  # motion transformer width
-    layers: int = 2
-    heads: int = 4
+    layers: int = 2  # motion transformer layers
+    heads: int = 4  # attention heads of the motion transformer
     patch: int = 4  # frames per motion token
     embed_dim: int = 256  # shared embedding size
-    dropout: float = 0.1
+    dropout: float = 0.1  # dropout in the motion transformer
     text: TextConfig = field(default_factory=TextConfig)
 
 
@@ -25,7 +25,7 @@ class EvaluatorModelConfig:
 class EvaluatorLossConfig:
     """Symmetric InfoNCE over the batch; windows with the same caption are all positives of it."""
 
-    temperature: float = 0.1
+    temperature: float = 0.1  # InfoNCE softmax temperature
 
 
 @dataclass
