@@ -74,3 +74,12 @@ def test_lazy_target_errors_name_the_target():
         lazy("motionlab.recipes.t2m.tool")
     with pytest.raises(MotionLabError, match="package.module:attribute"):
         resolve_target("motionlab.recipes.t2m.tool:")
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_config_key_says_what_it_means(name):
+    """``motionlab config NAME`` gives every key and section a one-line meaning."""
+    from motionlab.config import describe_config
+
+    blank = [k.key for k in describe_config(get_recipe(name).config_cls) if not k.help.strip()]
+    assert not blank, f"{name}: keys without a meaning: {blank}"

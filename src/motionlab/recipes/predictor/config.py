@@ -31,10 +31,10 @@ class AdaptiveConfig:
     """
 
     method: str = "none"  # none | fixed | uncertainty | dwa | gradnorm
-    terms: List[str] = field(default_factory=list)
-    alpha: float = 1.5
-    temperature: float = 2.0
-    rate: float = 0.1
+    terms: List[str] = field(default_factory=list)  # loss terms balanced (w_ names without w_, e.g. fk_pos); [] = none
+    alpha: float = 1.5  # gradnorm: restoring force towards equal training rates
+    temperature: float = 2.0  # dwa: softmax temperature over the terms' loss ratios
+    rate: float = 0.1  # gradnorm: learning rate of the weights
 
 
 @dataclass
@@ -45,10 +45,10 @@ class PredictorTrainConfig(TrainConfig):
     max_epochs: int = 30
     lr: float = 1e-3
     tf_mode: str = "epoch_linear"  # epoch_linear | step_linear | constant
-    tf_start_epoch: int = 1
-    tf_end_epoch: int = 19
-    tf_max: float = 1.0
-    tf_min: float = 0.0
+    tf_start_epoch: int = 1  # epoch (1-based) where the teacher-forcing ratio starts to fall from tf_max
+    tf_end_epoch: int = 19  # epoch where it reaches tf_min
+    tf_max: float = 1.0  # teacher-forcing ratio at tf_start_epoch (1 = ground truth always fed)
+    tf_min: float = 0.0  # teacher-forcing ratio from tf_end_epoch on (0 = own predictions always fed)
     noise_std: float = 0.0  # Gaussian noise on the fed frames during training (normalised units): learn to recover
     noise_parts: str = "all"  # all | pose (root tilt and joint rotations only: root, contacts and phase stay clean)
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
@@ -60,10 +60,10 @@ class PredictorModelConfig:
 
     hidden: int = 512  # encoder / trunk width
     latent: int = 512  # encoder output (the guide's [B, T, 512] hidden state)
-    encoder_layers: int = 2
-    trunk_layers: int = 2
-    dropout: float = 0.0
-    film_hidden: int = 64
+    encoder_layers: int = 2  # MLP layers of the motion encoder
+    trunk_layers: int = 2  # FiLM-conditioned MLP layers after the encoder
+    dropout: float = 0.0  # dropout in encoder and trunk
+    film_hidden: int = 64  # hidden width of the FiLM network on the controls
     control_frames: int = 10  # controls = mean root velocity and yaw rate over the next N frames
     gait_classes: int = 6  # idle, walk, run, turn, curve, side_step (classes beyond the data's are unused)
     phase_harmonics: int = 0  # K: (w sin k phi, w cos k phi), k = 1..K, join the controls (0 = the phase alone)
@@ -77,19 +77,19 @@ class PredictorModelConfig:
 class PredictorLossConfig:
     """Weights of the loss terms (groups in :data:`motionlab.recipes.predictor.losses.LOSS_GROUPS`)."""
 
-    w_fk_pos: float = 0.5
-    w_rot_local: float = 1.0
-    w_rot_geo: float = 0.5
-    w_rot_delta: float = 1.0
-    w_rot_ortho: float = 0.01
-    w_rot_log: float = 0.2
-    w_limb_geo: float = 0.0
-    w_rot_delta_root: float = 1.0
-    w_contact: float = 0.05
-    w_phase: float = 0.05
-    w_gait: float = 0.01
-    w_latent_consistency: float = 0.03
-    freerun_weight: float = 0.0
+    w_fk_pos: float = 0.5  # core: joint positions through FK
+    w_rot_local: float = 1.0  # core: local joint rotations (6D)
+    w_rot_geo: float = 0.5  # core: geodesic rotation error (atan2)
+    w_rot_delta: float = 1.0  # core: frame-to-frame rotation change
+    w_rot_ortho: float = 0.01  # core: orthonormality of the decoded 6D rotations
+    w_rot_log: float = 0.2  # aux: log-map (axis-angle) rotation error
+    w_limb_geo: float = 0.0  # aux: limb geodesic error above limb_margin_deg
+    w_rot_delta_root: float = 1.0  # aux: root yaw rate and velocity
+    w_contact: float = 0.05  # aux: soft foot contacts
+    w_phase: float = 0.05  # aux: soft period / phase
+    w_gait: float = 0.01  # aux: gait class cross-entropy
+    w_latent_consistency: float = 0.03  # long: encoder latent of the prediction vs of the truth
+    freerun_weight: float = 0.0  # long: weight of the free-run rollout loss (set per stage by the schedule)
     freerun_horizon: int = 8  # frames
     freerun_measure: str = "state"  # state (normalised MSE) | motion (the teacher pass's pose/root terms)
     freerun_backprop: bool = True  # False: the fed-back frame is detached (no gradient through the rollout)
@@ -113,8 +113,8 @@ class FreerunStage:
 class EvalConfig:
     """Evaluation: free-run rollouts over held-out windows."""
 
-    split: str = "test"
-    horizons_s: List[float] = field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0, 1.5, 2.0])
+    split: str = "test"  # split evaluated: train, val or test
+    horizons_s: List[float] = field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0, 1.5, 2.0])  # rollout horizons (s) of the error curve and its baselines
     stride: int = 8  # frames between rollout starts
     val_horizon: int = 12  # frames of the free run at every validation (the guide's FreeRunSettings)
     max_windows: int = 0  # 0 = all
@@ -124,12 +124,12 @@ class EvalConfig:
 class DatasetProfile:
     """Dataset statistics (``motionlab data profile --write-config``); informative, the model does not read them."""
 
-    n_clips: int = 0
-    total_frames: int = 0
-    avg_seq_len: float = 0.0
-    yaw_mean_deg: float = 0.0
-    speed_mean: float = 0.0
-    complexity: float = 0.0
+    n_clips: int = 0  # clips in the profiled data
+    total_frames: int = 0  # frames in the profiled data
+    avg_seq_len: float = 0.0  # mean clip length (frames)
+    yaw_mean_deg: float = 0.0  # mean absolute yaw rate (deg/s)
+    speed_mean: float = 0.0  # mean root planar speed (m/s)
+    complexity: float = 0.0  # 0-1: style entropy, heading-rate p95 and speed spread (motionlab.data.profile)
     size: str = ""  # small | medium | large
 
 
@@ -141,7 +141,7 @@ class PredictorConfig:
     data: DataConfig = field(default_factory=_data)
     model: PredictorModelConfig = field(default_factory=PredictorModelConfig)
     loss: PredictorLossConfig = field(default_factory=PredictorLossConfig)
-    freerun_stage_schedule: List[FreerunStage] = field(default_factory=list)
+    freerun_stage_schedule: List[FreerunStage] = field(default_factory=list)  # stages: epoch ranges, labels, trainer and loss_groups overrides
     eval: EvalConfig = field(default_factory=EvalConfig)
     profile: DatasetProfile = field(default_factory=DatasetProfile)
 

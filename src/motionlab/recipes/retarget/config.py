@@ -18,13 +18,13 @@ class RetargetModelConfig:
     """The dual-encoder VQ-VAE (see :class:`motionlab.recipes.retarget.model.RetargetModel`)."""
 
     encoder: str = "resnet"  # "simple" | "resnet" (both encoders and the decoder)
-    width: int = 128
+    width: int = 128  # channels of the conv layers
     depth: int = 3  # resnet blocks per stage (simple: extra conv layers)
     dilation_growth: int = 3  # dilation factor between consecutive resnet blocks (1, 3, 9, ...)
     down_t: int = 2  # temporal downsampling steps of 2x: one latent per 2**down_t frames
-    latent_dim: int = 64
+    latent_dim: int = 64  # channels of the shared latent (the quantizer's input)
     quantizer: str = "hybrid"  # vq | ema | rvq | fsq | lfq | hybrid
-    quantizer_kwargs: Dict[str, Any] = field(default_factory=dict)
+    quantizer_kwargs: Dict[str, Any] = field(default_factory=dict)  # passed to the quantizer (codebook_size, levels, ...)
     human_root: bool = True  # the human encoder reads the 10 root channels (False: the study's 126 joint channels)
     decoder_input: str = "quantized"  # "quantized" (the study's) | "quantized+continuous" (codes and the continuous latent)
 

@@ -21,7 +21,7 @@ class T2MDataConfig:
     """
 
     root: str = ""  # "" = the built-in corpus; a corpus folder (manifest.json) or a HumanML3D folder
-    synth_scale: str = "tiny"
+    synth_scale: str = "tiny"  # built-in corpus size when root is "": tiny, small or large
     synth_seed: int = 0  # seed of the built-in corpus
     fps: float = 20.0  # every clip is resampled to this frame rate (HumanML3D: 20)
     window: int = 120  # frames per training window (at fps)
