@@ -434,6 +434,27 @@ def test_r_precision_and_mm_dist():
         M.r_precision(e[:10], e[:10])
 
 
+def test_speed_and_turn_by_hand():
+    # hips 0.2 m apart (joint 1 left, joint 2 right), the body facing +X and walking along it at 1 m/s
+    T, fps = 21, 10.0
+    p = np.zeros((T, 22, 3))
+    p[:, 0, 0] = np.arange(T) / fps
+    p[:, 1] = p[:, 0] + [0.0, 0.1, 0.0]
+    p[:, 2] = p[:, 0] - [0.0, 0.1, 0.0]
+    speed, turn = M.speed_and_turn(p, fps)
+    assert speed == pytest.approx(1.0) and turn == pytest.approx(0.0, abs=1e-9)
+    # standing, turning left (counter-clockwise) by 4.5 deg a frame: heading 0 .. 90 deg; the first and last
+    # tenth (2 frames) average 2.25 and 87.75 deg
+    a = np.radians(4.5 * np.arange(T))
+    p = np.zeros((T, 22, 3))
+    p[:, 1, :2] = 0.1 * np.stack([-np.sin(a), np.cos(a)], -1)
+    p[:, 2, :2] = -p[:, 1, :2]
+    speed, turn = M.speed_and_turn(p, fps)
+    assert speed == pytest.approx(0.0) and turn == pytest.approx(85.5)
+    np.testing.assert_allclose(np.degrees(M.hip_heading(p)), 4.5 * np.arange(T), atol=1e-9)
+    _, right = M.speed_and_turn(p[::-1], fps)  # the same turn played backwards turns right
+    assert right == pytest.approx(-85.5)
+
 def test_mean_ci95():
     m, ci = M.mean_ci95([1.0, 2.0, 3.0])
     assert m == pytest.approx(2.0)

@@ -11,7 +11,7 @@ from motionlab.errors import MotionLabError
 from motionlab.eval.metrics._checks import ArrayLike, _arr
 
 __all__ = ['r_precision', 'multimodal_distance', 'multimodality', 'kinetic_features', 'geometric_features',
-           'bone_length_std']
+           'bone_length_std', 'hip_heading', 'speed_and_turn']
 
 
 def _paired(text_emb: ArrayLike, motion_emb: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
@@ -100,6 +100,30 @@ _GEOM_PAIRS = ((20, 21), (20, 15), (21, 15), (20, 1), (21, 2), (10, 11), (7, 8),
                (21, 0), (10, 0), (11, 0), (15, 0))
 
 
+def hip_heading(positions: ArrayLike) -> np.ndarray:
+    """``(T,)`` unwrapped heading (rad, left = counter-clockwise positive, 0 = facing +X) of SMPL-22 positions
+    ``(T, 22, 3)`` (m, Z up): the ground direction perpendicular to the hip line (joint 1 left hip -> joint 2
+    right hip, rotated by +90 deg)."""
+    p = _positions(positions)
+    if p.shape[1] < 3:
+        raise MotionLabError(f"heading needs the SMPL hips (joints 1 and 2), got {p.shape[1]} joints",
+                             place="positions")
+    across = p[:, 2, :2] - p[:, 1, :2]  # left hip -> right hip
+    return np.unwrap(np.arctan2(across[:, 0], -across[:, 1]))
+
+
+def speed_and_turn(positions: ArrayLike, fps: float) -> Tuple[float, float]:
+    """``(speed, turn)`` of SMPL-22 positions ``(T, 22, 3)`` (m, Z up): the pelvis's mean ground speed (m/s,
+    from frame-to-frame differences) and the heading change from start to end (deg, left positive; the mean
+    heading of the last tenth of the frames minus that of the first tenth, at least one frame each), what a
+    prompt about walking, running, standing or turning changes."""
+    p = _positions(positions)
+    speed = float(np.linalg.norm(np.diff(p[:, 0, :2], axis=0), axis=-1).mean() * fps)
+    h = hip_heading(p)
+    k = max(1, len(p) // 10)
+    return speed, float(np.degrees(h[-k:].mean() - h[:k].mean()))
+
+
 def geometric_features(positions: ArrayLike, fps: float) -> np.ndarray:
     """``(2 * 14 + 8,)`` hand-crafted geometric features of SMPL-22 positions ``(T, 22, 3)`` (m, Z up):
     mean and std over time of 14 joint-pair distances; mean and std of the pelvis height, of its
@@ -109,9 +133,7 @@ def geometric_features(positions: ArrayLike, fps: float) -> np.ndarray:
     if p.shape[1] != 22:
         raise MotionLabError(f"geometric features need the 22 SMPL joints, got {p.shape[1]}", place="positions")
     d = np.stack([np.linalg.norm(p[:, i] - p[:, j], axis=-1) for i, j in _GEOM_PAIRS], 1)
-    across = p[:, 2, :2] - p[:, 1, :2]  # left hip -> right hip
-    heading = np.unwrap(np.arctan2(across[:, 0], -across[:, 1]))  # forward = across rotated by +90 deg
-    rate = np.gradient(heading) * fps
+    rate = np.gradient(hip_heading(p)) * fps
     speed = np.linalg.norm(np.gradient(p[:, 0, :2], axis=0), axis=-1) * fps
     foot = p[:, [10, 11], 2].min(1)
     foot = foot - foot.min()
