@@ -160,6 +160,26 @@ def test_evaluation_table_has_every_metric_and_baseline(runs):
     json.dumps(m)
 
 
+def test_prompt_check_compares_samples_with_real_clips_of_the_caption(runs):
+    from motionlab.recipes.t2m.data import load_clips
+    from motionlab.recipes.t2m.demo import prompt_check_lines
+    from motionlab.recipes.t2m.evaluate import obeyed, prompt_check
+    from motionlab.recipes.t2m.tool import load_generator
+
+    run, _ = runs
+    clips = load_clips(load_generator(run).cfg.data)
+    held = next(c.captions[0] for c in clips if c.split in ("val", "test"))
+    rows = prompt_check(run, [held, "a person juggles upside down"], samples=2, num_frames=40, steps=2)
+    assert [len(r["speed"]) for r in rows] == [2, 2] and all(np.isfinite(r["turn"]).all() for r in rows)
+    assert len(rows[0]["real_speed"]) == sum(c.split in ("val", "test") and held in c.captions for c in clips) > 0
+    assert rows[1]["real_speed"] == [] and rows[1]["obeyed"] is None and 0.0 <= rows[0]["obeyed"] <= 1.0
+    # obeyed: within 45 deg of the real clips' mean heading change and max(0.3 m/s, 35%) of their speed
+    row = {"speed": [1.0, 1.0, 1.5, 1.0], "turn": [80.0, 130.0, 90.0, 40.0], "real_speed": [1.1, 1.1],
+           "real_turn": [90.0, 90.0]}
+    assert obeyed(row) == pytest.approx(0.5)
+    lines = prompt_check_lines(run, [held], samples=2)
+    assert lines[-1].startswith(f"| {held} |") and lines[-1].count("|") == 7
+
 def test_multimodality_kinetic_and_bone_metrics_by_hand():
     from motionlab.core.body import SMPL22_PARENTS
     from motionlab.eval.metrics import bone_length_std, kinetic_features, multimodality

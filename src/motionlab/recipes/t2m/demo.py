@@ -4,7 +4,7 @@ their captions, the measured speed and turn of each generated motion, and the me
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -20,18 +20,37 @@ TABLE = ("fid", "r_precision_top1", "r_precision_top3", "mm_dist", "diversity", 
          "foot_skating", "bone_length_std_mm", "jerk")
 
 
+STAND = "a person stands still, shifting their weight and breathing"
+
+
 def motion_summary(features: np.ndarray, fps: float) -> Dict[str, float]:
     """Mean ground speed of the pelvis (m/s) and heading change from start to end (deg, left positive) of
-    raw 263-d features: what a prompt about walking, running or turning should change."""
+    raw 263-d features (:func:`motionlab.eval.metrics.t2m.speed_and_turn`): what a prompt about walking,
+    running or turning should change."""
+    from motionlab.eval.metrics import speed_and_turn
     from motionlab.recipes.t2m.tool import positions_zup
 
-    p = positions_zup(features)
-    speed = float(np.linalg.norm(np.diff(p[:, 0, :2], axis=0), axis=-1).mean() * fps)
-    across = p[:, 2, :2] - p[:, 1, :2]
-    heading = np.unwrap(np.arctan2(across[:, 0], -across[:, 1]))
-    k = max(1, len(p) // 10)
-    turn = float(np.degrees(heading[-k:].mean() - heading[:k].mean()))
+    speed, turn = speed_and_turn(positions_zup(features), fps)
     return {"speed_m_s": speed, "turn_deg": turn}
+
+
+def prompt_check_lines(run: Path, prompts: Sequence[str], samples: int = 3, seed: int = 0) -> List[str]:
+    """The prompt check as a markdown table: each prompt's generated speed and heading change next to the
+    held-out real clips with that caption (:func:`motionlab.recipes.t2m.evaluate.prompt_check`)."""
+    from motionlab.recipes.t2m.evaluate import prompt_check
+
+    def cells(v: Sequence[float], fmt: str) -> str:
+        return " / ".join(format(x, fmt) for x in v) if v else "-"
+
+    rows = ["| prompt | speed (m/s) | heading change (deg) | real speed | real heading change | obeyed |",
+            "|---|---|---|---|---|---|"]
+    for r in prompt_check(run, prompts, samples=samples, seed=seed):
+        ok = "-" if r["obeyed"] is None else f"{round(r['obeyed'] * samples)}/{samples}"
+        rows.append(f"| {r['prompt']} | {cells(r['speed'], '.2f')} | {cells(r['turn'], '+.0f')} | "
+                    f"{cells(r['real_speed'], '.2f')} | {cells(r['real_turn'], '+.0f')} | {ok} |")
+    return ["Prompt check: %d samples of 6 s per prompt; real = the held-out clips with exactly that caption; "
+            "obeyed = samples whose heading change is within 45 deg of the real clips' mean and whose speed is within "
+            "max(0.3 m/s, 35%%) of theirs." % samples, "", *rows]
 
 
 def section(ctx: DemoContext, t2m_steps: int = 500, evaluator_steps: int = 300) -> List[str]:
@@ -69,6 +88,7 @@ def section(ctx: DemoContext, t2m_steps: int = 500, evaluator_steps: int = 300) 
             f"{evaluator_steps}. Four prompts, 6 s each (left to right):", "",
             "![four prompts](media/t2m.gif)", "",
             "| prompt | pelvis speed (m/s) | heading change (deg, + = left) |", "|---|---|---|", *rows, "",
+            *prompt_check_lines(run, (*PROMPTS, STAND), seed=ctx.seed), "",
             f"Held-out captions ({m['held_out_windows']} windows, R-precision in one batch of "
             f"{m['r_precision_batch']}: chance top-1 {m['r_precision_top1_chance']:.2f}, top-3 "
             f"{m['r_precision_top3_chance']:.2f}; seam ratio {m['seam_ratio']:.2f} with in-painting vs "

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -32,6 +31,7 @@ from motionlab.errors import MotionLabError
 from motionlab.eval.metrics import (
     bone_length_std, diversity, foot_skating_ratio, frechet_distance, geometric_features, ground_penetration,
     kinetic_features, mean_ci95, mean_jerk, multimodal_distance, multimodality, r_precision, seam_discontinuity,
+    speed_and_turn,
 )
 
 PathLike = Union[str, os.PathLike]
@@ -223,3 +223,48 @@ def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replicatio
     out.update(_seam(gen, texts[0], steps))
     out["eval_seconds"] = round(time.time() - t0, 1)
     return out
+
+
+def prompt_check(run_dir: PathLike, prompts: Sequence[str], samples: int = 3, num_frames: int = 120,
+                 seed: int = 0, steps: Optional[int] = None, guidance: Optional[float] = None) -> List[Dict[str, Any]]:
+    """Whether prompts move the body as they say: per prompt, ``samples`` generated motions of ``num_frames``
+    frames (one batch, seed ``seed``) and the held-out clips (val and test) whose caption is the prompt.
+
+    Each row: ``prompt``; ``speed`` / ``turn`` (lists over the samples: the pelvis's mean ground speed in m/s
+    and the heading change from start to end in degrees, left positive, :func:`~motionlab.eval.metrics.t2m.speed_and_turn`);
+    ``real_speed`` / ``real_turn`` (the same of each held-out clip with that caption, whole clips; empty when
+    none) and ``train_clips`` (training clips with exactly that caption)."""
+    from motionlab.recipes.t2m.data import load_clips
+    from motionlab.recipes.t2m.tool import generate_normalised, load_generator, positions_zup
+
+    gen = load_generator(run_dir)
+    prompts = [str(p) for p in prompts]
+    if samples < 1 or not prompts:
+        raise MotionLabError(f"needs at least one prompt and one sample, got {len(prompts)} and {samples}",
+                             place="prompt_check")
+    x, _ = generate_normalised(gen, [p for p in prompts for _ in range(samples)], int(num_frames), steps, guidance, seed)
+    raw = gen.normalizer.denormalize(x.numpy()).reshape(len(prompts), samples, int(num_frames), -1)
+    clips = load_clips(gen.cfg.data)
+    rows = []
+    for p, group in zip(prompts, raw):
+        gs = [speed_and_turn(positions_zup(f), gen.fps) for f in group]
+        rs = [speed_and_turn(positions_zup(c.features), gen.fps) for c in clips
+              if c.split in ("val", "test") and p in c.captions]
+        rows.append({"prompt": p, "speed": [a for a, _ in gs], "turn": [b for _, b in gs],
+                     "real_speed": [a for a, _ in rs], "real_turn": [b for _, b in rs],
+                     "train_clips": sum(c.split == "train" and p in c.captions for c in clips)})
+    for r in rows:
+        r["obeyed"] = obeyed(r)
+    return rows
+
+
+def obeyed(row: Dict[str, Any], turn_tol: float = 45.0, speed_tol: float = 0.35) -> Optional[float]:
+    """Fraction of a :func:`prompt_check` row's samples that move like its real held-out clips: heading change
+    within ``turn_tol`` degrees of the clips' mean and speed within ``max(0.3 m/s, speed_tol x`` their mean
+    ``)`` (walking ~1.1 m/s and running ~3.2 m/s are told apart, standing ~0 from both); None without real
+    clips."""
+    if not row["real_speed"]:
+        return None
+    rs, rt = float(np.mean(row["real_speed"])), float(np.mean(row["real_turn"]))
+    ok = [abs(v - rs) <= max(0.3, speed_tol * rs) and abs(t - rt) <= turn_tol for v, t in zip(row["speed"], row["turn"])]
+    return float(np.mean(ok))
