@@ -34,6 +34,25 @@ def test_full_demo(tmp_path):
     assert main(["demo", "--out", str(out)]) == 0
     text = _check_report(out / "report.md")
     assert "Tokenizer ablation" in text and "retarget" in text.lower()
+    for heading in ("`predictor_pretrain`", "`t2m_evaluator`"):  # every section names its recipe
+        assert heading in text, heading
+    assert (out / "ablation_tokenizer" / "table.md").is_file()
+    for run in ("retarget", "predictor", "predictor_pretrain", "t2m", "t2m_evaluator", "gesture", "recover"):
+        assert (out / "runs" / run / "checkpoints" / "last.ckpt").is_file(), run
+
+
+def test_every_recipe_has_a_demo_section():
+    """Each registered recipe is trained and shown by a section of the full demo, or is listed, with its
+    reason, in ``NOT_IN_DEMO``; every section's function resolves."""
+    from motionlab.demo import DEMO_SECTIONS, NOT_IN_DEMO
+    from motionlab.recipes.base import resolve_target
+    from motionlab.recipes.registry import RECIPES
+
+    shown = {name for _, _, names in DEMO_SECTIONS for name in names}
+    assert shown | set(NOT_IN_DEMO) == set(RECIPES), sorted(set(RECIPES) - shown - set(NOT_IN_DEMO))
+    assert not shown & set(NOT_IN_DEMO)
+    for _, target, names in DEMO_SECTIONS:
+        assert callable(resolve_target(target)) and names, target
 
 
 def test_data_synth_and_profile_commands(tmp_path, capsys):

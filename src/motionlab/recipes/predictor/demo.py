@@ -59,7 +59,7 @@ def pretrain_section(ctx: DemoContext) -> List[str]:
     loaded = PredictorModule(cfg).model.encoder.state_dict()
     saved = torch.load(enc, map_location="cpu", weights_only=True)["encoder"]
     same = all(torch.equal(v, saved[k]) for k, v in loaded.items())
-    return ["## Encoder pre-training for the predictor (tiny)", "",
+    return ["## Encoder pre-training for the predictor (`predictor_pretrain`, tiny)", "",
             "The predictor's motion encoder trained alone for 60 steps (two linear probes on its latent reconstruct "
             "the current frame and predict the next); held-out normalised MSE:", "",
             "| probe | encoder | repeat the frame |", "|---|---|---|",

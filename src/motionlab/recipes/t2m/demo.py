@@ -59,7 +59,7 @@ def section(ctx: DemoContext, t2m_steps: int = 500, evaluator_steps: int = 300) 
     They train on the built-in *small* corpus (the tiny configs' default, written once into the cache): the
     demo's tiny corpus holds two turning clips, too few to learn left from right."""
     from motionlab.recipes.t2m.tool import generate, render_features
-    from motionlab.recipes.t2m_evaluator.demo import report_lines, train_demo_evaluator
+    from motionlab.recipes.t2m_evaluator.demo import similarity_lines, train_demo_evaluator
     from motionlab.train.engine import evaluate, train
 
     ev = train_demo_evaluator(ctx, evaluator_steps)
@@ -94,4 +94,4 @@ def section(ctx: DemoContext, t2m_steps: int = 500, evaluator_steps: int = 300) 
             f"{m['r_precision_top3_chance']:.2f}; seam ratio {m['seam_ratio']:.2f} with in-painting vs "
             f"{m['seam_ratio_no_inpaint']:.2f} without):", "",
             "| metric | t2m | random training motion | mean motion | real held-out |", "|---|---|---|---|---|",
-            *table, "", BASELINES, "", *report_lines(ev, PROMPTS, feats)]
+            *table, "", BASELINES, "", *similarity_lines(ev, PROMPTS, feats)]
