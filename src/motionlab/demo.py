@@ -68,7 +68,7 @@ DEMO_SECTIONS: List[Tuple[str, str, Tuple[str, ...]]] = [
 
 #: Registered recipes that no demo section trains yet, with the reason (the demo's 10-minute budget).
 NOT_IN_DEMO: Dict[str, str] = {
-    "dyadic": "a dyadic run costs about a minute more; `motionlab train dyadic` (README) shows it",
+    "dyadic": "one more gesture-sized run (about a minute) would crowd the budget; `motionlab train dyadic` trains it",
 }
 
 
