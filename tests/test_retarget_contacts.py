@@ -62,7 +62,8 @@ def test_targets_ease_in_and_out_and_from_one_anchor_to_the_next():
 
 def test_leg_ik_reaches_a_reachable_foot_pose_inside_the_limits():
     from motionlab.core.rotations import quat_to_matrix
-    from motionlab.recipes.retarget.contacts import FOOT_BODIES, SOLE_CENTRE, _heading, leg_ik
+    from motionlab.data.features import heading_yaw
+    from motionlab.recipes.retarget.contacts import FOOT_BODIES, SOLE_CENTRE, leg_ik
     from motionlab.robots.g1_fk import g1_chain_fk
 
     rng = np.random.default_rng(1)
@@ -76,7 +77,7 @@ def test_leg_ik_reaches_a_reachable_foot_pose_inside_the_limits():
     def feet(q):
         p, r = g1_chain_fk(rp, np.asarray(quat_to_matrix(rq)), q, tuple(range(1, 13)))
         idx = np.array(FOOT_BODIES) - 1
-        return p[:, idx] + np.einsum("tfij,j->tfi", r[:, idx], SOLE_CENTRE), _heading(r[:, idx])
+        return p[:, idx] + np.einsum("tfij,j->tfi", r[:, idx], SOLE_CENTRE), heading_yaw(r[:, idx])
 
     target, heading = feet(truth)
     active = np.ones((T, 2), bool)

@@ -36,6 +36,7 @@ from typing import Dict, List, NamedTuple, Tuple
 import numpy as np
 
 from motionlab.core.motion import Motion
+from motionlab.data.features import heading_yaw
 from motionlab.recipes.retarget.root import G1_SOLE_POINTS
 
 #: Unitree indices of the 6 leg joints (hip pitch, roll, yaw, knee, ankle pitch, roll), left then right.
@@ -86,11 +87,6 @@ def pin_runs(human_contact: np.ndarray, low: np.ndarray) -> List[Tuple[int, int]
             b += 1
         out.append((a, b))
     return out
-
-
-def _heading(rot: np.ndarray) -> np.ndarray:
-    """Heading (rad, about world Z) of the forward (X) axis of rotations ``(..., 3, 3)``."""
-    return np.arctan2(rot[..., 1, 0], rot[..., 0, 0])
 
 
 def _wrap(a: np.ndarray) -> np.ndarray:
@@ -197,7 +193,7 @@ def leg_ik(root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, t
         pos, rot = g1_chain_fk(rp, rr, qa, chain)
         fr = rot[:, feet]
         fp = pos[:, feet] + np.einsum("nfij,j->nfi", fr, SOLE_CENTRE)  # (N, 2, 3) sole centres
-        e = np.concatenate([tp - fp, rot_scale * _wrap(th - _heading(fr))[..., None]], axis=-1)  # (N, 2, 4)
+        e = np.concatenate([tp - fp, rot_scale * _wrap(th - heading_yaw(fr))[..., None]], axis=-1)  # (N, 2, 4)
         e[~on] = 0.0
         if it == iters:
             break
@@ -260,7 +256,7 @@ def pin_stance_feet(human: Motion, root_pos: np.ndarray, root_quat: np.ndarray, 
     # a foot the network holds well above the floor while the human's is planted is not pulled down
     # across the room: only contact frames with the robot sole below ``high`` start a pin run
     runs = [pin_runs(contacts[:, f] & (lowest[:, f] < high), lowest[:, f] < low) for f in range(2)]
-    tp, th, weight = foot_targets(sole, _heading(fr), runs, blend)
+    tp, th, weight = foot_targets(sole, heading_yaw(fr), runs, blend)
     res = leg_ik(root_pos, root_quat, q, tp, th, weight > 0, iters=iters, prior=prior)
     after = np.where(np.isnan(res.lowest_sole), lowest, res.lowest_sole)
     dz = lowest.min(axis=1) - after.min(axis=1)
