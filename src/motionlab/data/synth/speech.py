@@ -195,10 +195,10 @@ def synthesize(duration: float, syllables, phrases, voice: Voice, rng: np.random
             m = len(hiss)
             if m > 4:
                 out[c0:c0 + m] += hiss * np.hanning(m)
-    out += 0.002 * noise * 0.1  # faint room noise
     peak = np.abs(out).max()
-    if peak > 0:
+    if peak > 0:  # the voice at its loudness; a take without a syllable stays silent (never scaled-up noise)
         out *= voice.loudness / peak
+    out += 2e-4 * noise  # faint room noise
     return out.astype(np.float32)
 
 

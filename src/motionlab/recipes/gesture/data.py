@@ -94,15 +94,22 @@ def read_motion(path, fps: float):
     return m.resample(fps) if abs(m.fps - fps) > 1e-6 else m
 
 
+#: peak amplitude below which a waveform is not scaled up further (a silent take's faint room noise must stay
+#: faint, not become full-scale noise that sounds like speech to the model)
+PEAK_FLOOR = 0.02
+
+
 def speech_arrays(samples: np.ndarray, sr: int, fps: float, T: int) -> Tuple[np.ndarray, np.ndarray]:
-    """``(audio (T, W), afeat (T, 2))`` of a 16 kHz mono waveform (peak-normalised first)."""
+    """``(audio (T, W), afeat (T, 2))`` of a 16 kHz mono waveform, peak-normalised first by
+    ``max(peak, PEAK_FLOOR)``; the onset strength (normalised by its clip maximum) is scaled by the same
+    ``min(peak / PEAK_FLOOR, 1)``, so a near-silent take reads as silence in every channel."""
     from motionlab.data.speech_features import frame_audio, frame_envelope, frame_onset_strength
 
     y = np.asarray(samples, np.float32)
     peak = float(np.abs(y).max()) if len(y) else 0.0
-    y = y / peak if peak > 0 else y
+    y = y / max(peak, PEAK_FLOOR)
     env = frame_envelope(y, sr, fps, T)
-    ons = frame_onset_strength(y, sr, fps, T)
+    ons = frame_onset_strength(y, sr, fps, T) * min(peak / PEAK_FLOOR, 1.0)
     return frame_audio(y, sr, fps, T), np.stack([env * 4.0, ons], axis=1).astype(np.float32)
 
 
