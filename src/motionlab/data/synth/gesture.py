@@ -2,7 +2,7 @@
 
 Talking: the hands move through *word shapes* ("big" spreads the arms, "small" brings the hands
 together, "you" points forward, "I" brings a hand to the chest, "here" points down in front,
-"there" points away, "think" lifts a hand to the head, "maybe" shrugs; "no" shakes and "yes" nods
+"there" points away, "think" lifts a hand to the chin, "maybe" shrugs; "no" shakes and "yes" nods
 the head) plus one *beat loop* per syllable: a small loop of the hands (and a smaller one of the
 chest and head) that starts and ends at the syllable onsets and is slowest there, so the speed
 minima (the motion beats of the BC metric) fall on the audio onsets. Between phrases the hands
@@ -39,7 +39,9 @@ SHAPES: Dict[str, np.ndarray] = {
     "I": np.array([[0.20, 0.16, -0.36], [0.16, 0.00, -0.08]]),
     "here": np.array([[0.36, 0.12, -0.42], [0.36, -0.12, -0.42]]),
     "there": np.array([[0.12, 0.20, -0.42], [0.40, -0.38, -0.02]]),
-    "think": np.array([[0.16, 0.18, -0.40], [0.12, -0.10, 0.24]]),
+    # the thinking hand rises to the chin in front of the body: a hand at the temple folds the arm past
+    # the point where its upper-arm twist is defined (the G1 shoulder then flips between its pitch limits)
+    "think": np.array([[0.16, 0.18, -0.40], [0.30, -0.12, 0.10]]),
     "maybe": np.array([[0.18, 0.38, -0.34], [0.18, -0.38, -0.34]]),
 }
 SHRUG_WORDS = ("maybe",)
