@@ -262,6 +262,42 @@ def test_corpus_hands_and_jaw_follow_words_and_voice(tiny_corpus):
         assert np.mean(curl["no"]) > np.mean(curl["big"]) + 0.5  # fist vs open hand
 
 
+def test_synthetic_arms_stay_in_the_g1_shoulder_range():
+    """Talking clips (every word shape, "think" included) mapped to the G1: the shoulders move continuously
+    inside their limits, never wrapping between the pitch limits."""
+    from motionlab.data.synth.gesture import generate_talking
+    from motionlab.data.synth.robot import body_to_g1
+    from motionlab.robots.g1 import clamp_to_limits, joint_index
+
+    seen = set()
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        motion, speech = generate_talking(rng, 8.0)
+        seen |= {w[2] for w in speech.words}
+        q = body_to_g1(motion, clamp=False).joint_pos
+        assert np.allclose(q, clamp_to_limits(q))  # no joint needs clamping
+        for side in ("left", "right"):
+            pitch = q[:, joint_index(f"{side}_shoulder_pitch_joint")]
+            assert -2.0 < pitch.min() and pitch.max() < 1.0, (seed, side)
+            for a in ("pitch", "roll", "yaw"):
+                step = np.abs(np.diff(q[:, joint_index(f"{side}_shoulder_{a}_joint")]))
+                assert step.max() < 0.6, (seed, side, a, float(step.max()))  # < 18 rad/s: no flips
+    assert "think" in seen and "big" in seen
+
+
+def test_word_dropout_reads_whole_words_as_unknown():
+    from motionlab.recipes.gesture.lightning import word_dropout
+
+    w = torch.tensor([[0, 2, 2, 3, 3, 0, 4, 4]] * 200)
+    out = word_dropout({"word": w}, 0.3, torch.Generator().manual_seed(0))["word"]
+    assert ((out == w) | (out == 1)).all() and (out[w == 0] == 0).all()  # silence stays silence
+    for k in (2, 3, 4):
+        cols = out[:, (w[0] == k)]
+        assert (cols == cols[:, :1]).all()  # all frames of a word alike
+        assert 0.2 < (cols[:, 0] == 1).float().mean() < 0.4
+    assert word_dropout({"word": w}, 0.0)["word"] is w
+
+
 @pytest.fixture(scope="module")
 def tiny_metrics(tiny_corpus, cache, tmp_path_factory):
     """The shipped tiny config trained on the tiny corpus and evaluated (slow: minutes)."""
@@ -289,8 +325,27 @@ def test_tiny_gesture_seams_are_smooth(tiny_metrics):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="not met at the tiny scale yet: FGD (48) is above a random real training clip's (36) and "
-                          "about equal to the shuffled-speech output's", strict=False)
+@pytest.mark.xfail(reason="not met on the tiny corpus: its held-out takes say a gesture word that no training take "
+                          "says (\"no\", a fist), and 8 training takes are too few; the small corpus meets it "
+                          "(test_gesture_fgd_beats_every_baseline_on_the_small_corpus)", strict=False)
 def test_tiny_gesture_fgd_beats_real_clips(tiny_metrics):
     assert tiny_metrics["fgd"] < tiny_metrics["baseline_random_clip_fgd"]
     assert tiny_metrics["fgd"] < tiny_metrics["baseline_shuffled_audio_fgd"]
+
+
+@pytest.mark.slow
+def test_gesture_fgd_beats_every_baseline_on_the_small_corpus(tmp_path):
+    """The tiny model trained 1000 steps on the small built-in corpus (60 talking takes, 30 pairs): on its
+    held-out takes FGD and BC beat a random training clip, the mean pose and the shuffled-speech output
+    (about 10 minutes on 2 cores, the corpus generation included)."""
+    from motionlab.train.engine import evaluate, train
+
+    run = train("gesture", config_path=CONFIGS / "gesture" / "tiny.yaml",
+                overrides=["data.synth_scale=small", "train.max_steps=1000", "train.progress=none"],
+                run_dir=tmp_path / "g")
+    m = evaluate(run)
+    assert m["num_takes"] >= 20
+    for b in ("random_clip", "mean_pose", "shuffled_audio"):
+        assert m["fgd"] < m[f"baseline_{b}_fgd"], b
+        assert m["bc"] > m[f"baseline_{b}_bc"], b
+    assert m["seam_ratio"] <= 1.5

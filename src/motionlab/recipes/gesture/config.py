@@ -94,6 +94,7 @@ class LossConfig:
     root: float = 1.0  # weight of the regressed root velocity loss
     passes: Dict[str, float] = field(default_factory=lambda: {"full": 1.0, "self": 1.0, "word": 1.0})  # weights of the three mask passes
     partner_dropout: float = 0.0  # dyadic: share of training windows whose partner inputs are zeroed
+    word_dropout: float = 0.2  # share of each training window's words read as <unk> (held-out takes say words the training split lacks)
     mask_start: float = 0.05  # random mask ratio at the start of the generator phase
     mask_end: float = 1.0  # ... and at its end
 

@@ -38,6 +38,22 @@ def partner_dropout(batch: Dict[str, torch.Tensor], rate: float,
     return out
 
 
+def word_dropout(batch: Dict[str, torch.Tensor], rate: float,
+                 generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+    """``batch`` with each window's words (ids >= 2; 0 = silence, 1 = ``<unk>``) replaced by ``<unk>`` with
+    probability ``rate``, drawn once per window and word (all frames of a word alike), so that the ``<unk>``
+    embedding learns what a word outside the training vocabulary means (no-op for ``rate <= 0``)."""
+    if rate <= 0 or "word" not in batch:
+        return batch
+    w = batch["word"]
+    B, V = w.shape[0], int(w.max()) + 1
+    drop = torch.rand(B, V, generator=generator, device=w.device) < rate
+    hit = torch.gather(drop, 1, w.reshape(B, -1)).reshape(w.shape) & (w >= 2)
+    out = dict(batch)
+    out["word"] = torch.where(hit, torch.ones_like(w), w)
+    return out
+
+
 class GestureModule(RecipeModule):
     def __init__(self, cfg: GestureConfig) -> None:
         super().__init__(cfg)
@@ -59,6 +75,7 @@ class GestureModule(RecipeModule):
         masks = {"full": training_mask("full", (B, T, S), seed, ratio, batch["upper"].device), "self": rand, "word": rand}
         root_t = batch["lower"][..., :ROOT_REGRESSED]
         batch = partner_dropout(batch, self.cfg.loss.partner_dropout, generator)
+        batch = word_dropout(batch, self.cfg.loss.word_dropout, generator)
         logs: Dict[str, torch.Tensor] = {}
         total = 0.0
         for kind in PASSES:
