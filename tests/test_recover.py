@@ -31,18 +31,19 @@ def test_brief_run_learns_and_logs_the_adaptation(brief_run):
             assert np.isfinite(m[f"{k}_{dom}"]), (k, dom)
             assert np.isfinite(m[f"source_only/{k}_{dom}"])
         assert m[f"pa_mpjpe_{dom}"] <= m[f"mpjpe_{dom}"]
-    # a brief run learns both domains well past the mean training pose (measured 87.8 vs 131.1 mm source,
-    # 91.3 vs 109.8 mm target), and the confidence randomisation closes the confidence gap: the target
-    # error stays near the source error (measured 1.04x; 1.52x for a source-only model without it)
+    # a brief run learns both domains well past the mean training pose, and the camera tilt refitted to the
+    # 2D mends most of what the lifter alone gets wrong on the target tracks, filmed from above (cameras
+    # the labelled source never had)
     assert m["mpjpe_source"] < 0.75 * m["baseline_mpjpe_source"]
-    assert m["mpjpe_target"] < 0.92 * m["baseline_mpjpe_target"]
-    assert m["mpjpe_target"] < 1.2 * m["mpjpe_source"]
+    assert m["mpjpe_target"] < 0.75 * m["baseline_mpjpe_target"]
+    assert m["mpjpe_target"] < 0.8 * m["mpjpe_lifter_target"]
     assert "target_gain_pct" in m and "source_change_pct" in m
     assert (run / "checkpoints" / "source_only.ckpt").is_file()
     hist = json.loads((run / "history.json").read_text())
     logged = set().union(*(r.keys() for r in hist["train"]))
     for name in ("synthetic_loss", "real_loss", "discriminator_real_loss", "discriminator_fake_loss",
-                 "discriminator_adv_loss", "confidence_threshold", "pseudo_accepted", "reprojection_loss", "bone_loss"):
+                 "discriminator_adv_loss", "confidence_threshold", "pseudo_accepted", "reprojection_loss", "bone_loss",
+                 "bone_prior_loss", "consistency_loss", "pseudo_view_deg", "target_tilt_deg"):
         assert f"train/{name}" in logged, name
     thr = [r["train/confidence_threshold"] for r in hist["train"] if "train/confidence_threshold" in r]
     assert thr[0] == pytest.approx(0.7) and thr[-1] < thr[0]  # the threshold moves
@@ -111,15 +112,16 @@ def test_recover_bad_input(brief_run, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="goal not reached: against a source-only run with the same source confidence randomisation "
-                          "the adaptation measured 49.6 -> 48.7 mm target MPJPE (-1.8%, tiny corpus); clean 2D through "
-                          "the same cameras gives 43.9 mm, above the 39.7 mm a 20% cut needs", strict=False)
+@pytest.mark.xfail(reason="the source bound is missed: measured target MPJPE 91.2 -> 59.0 mm (-35%), source 35.4 -> "
+                          "37.6 mm (+6.2%, the issue allows +5%), one seed", strict=False)
 def test_tiny_adaptation_gain(tiny_corpus, tmp_path):
-    """The packaged tiny config: full adaptation vs a source-only run of the same length (test clips)."""
+    """The packaged tiny config: full adaptation vs a source-only run of the same length and the same
+    source augmentations, both with the inference's refitted camera tilt (test clips, no target labels
+    in training)."""
     from motionlab.train.engine import evaluate, train
 
     adapted = evaluate(train("recover", run_dir=tmp_path / "full"))
     source = evaluate(train("recover", run_dir=tmp_path / "so", overrides=["adapt.enabled=false"]))
     gain = (source["mpjpe_target"] - adapted["mpjpe_target"]) / source["mpjpe_target"]
     assert gain >= 0.20, (source["mpjpe_target"], adapted["mpjpe_target"])
-    assert adapted["mpjpe_source"] <= 1.05 * source["mpjpe_source"]
+    assert adapted["mpjpe_source"] <= 1.05 * source["mpjpe_source"], (source["mpjpe_source"], adapted["mpjpe_source"])

@@ -82,6 +82,81 @@ def test_flip_is_an_involution_and_matches_a_mirrored_world():
     torch.testing.assert_close(b2, box)
 
 
+def _synthetic_window(tiny_corpus, T=48):
+    """Lifter inputs and true outputs of the first ``T`` frames of a clean synthetic-domain track."""
+    from motionlab.core.files import load_npz
+    from motionlab.io.keypoints import read_keypoints
+    from motionlab.recipes.recover import geometry as G
+
+    motion, clip = _corpus_motion(tiny_corpus)
+    cam = load_npz(clip["files"]["camera_synthetic"])
+    kp = read_keypoints(clip["files"]["keypoints_synthetic"])
+    feat, box = G.track_inputs(kp.xy, kp.conf, cam["K"][0, 0], cam["K"][:2, 2], 0.1)
+    tgt = G.targets(motion.positions(), cam["R"], cam["C"], box)
+    return torch.from_numpy(feat[None, :T]), torch.from_numpy(box[None, :T]), torch.from_numpy(tgt[None, :T])
+
+
+def test_view_fit_finds_the_camera_tilt_a_prediction_missed(tiny_corpus):
+    """The true body turned by a known tilt (as a lifter that never saw that view would place it): the
+    fit finds the tilt back from the 2D alone, and undoing it gives the truth back."""
+    from motionlab.recipes.recover import adapt as A
+    from motionlab.recipes.recover import geometry as G
+
+    feat, box, tgt = _synthetic_window(tiny_corpus)
+    for deg in (-20.0, 15.0, 35.0):
+        p = G.split(tgt)
+        rel = A.rotate_pitch(p["rel"], torch.full((1,), np.radians(-deg)))
+        wrong = torch.cat([rel.flatten(-2), tgt[..., G.J * 3:]], -1)
+        angle, res = A.fit_view(wrong, feat, box, max_deg=60.0)
+        assert float(angle) == pytest.approx(np.radians(deg), abs=np.radians(2.5)), (deg, float(angle))
+        back = A.rotate_pitch(rel, angle)
+        assert float((back - p["rel"]).norm(dim=-1).mean()) < 0.02  # m
+        assert float(res) < 0.01
+
+
+def test_review_source_turns_the_view_and_keeps_labels_consistent(tiny_corpus):
+    """A labelled source window re-viewed 0 degrees is itself again; re-viewed 30 degrees from above, its
+    camera tilt grows by 30 degrees, its new 2D is the projection of its new 3D labels, and the
+    gravity-aligned labels do not change."""
+    from motionlab.recipes.recover import geometry as G
+    from motionlab.recipes.recover.inputs import TiltBank, review_source, window_pitch
+
+    feat, box, tgt = _synthetic_window(tiny_corpus)
+    g = torch.Generator().manual_seed(0)
+    f0, b0, t0 = review_source(feat, box, tgt, torch.zeros(1), 0.0, g)
+    for a, b in ((f0, feat), (b0, box), (t0, tgt)):
+        torch.testing.assert_close(a, b, atol=1e-3, rtol=0)
+    f1, b1, t1 = review_source(feat, box, tgt, torch.full((1,), np.radians(30.0)), 0.0, g)
+    pitch = lambda t: float(window_pitch(G.split(t)["rel"], G.split(t)["canon"]))  # noqa: E731
+    assert np.degrees(pitch(t1) - pitch(tgt)) == pytest.approx(30.0, abs=0.5)
+    proj = G.project(G.camera_joints(G.split(t1), b1)[..., G.SMPL_OF_COCO, :], b1)
+    torch.testing.assert_close(proj, f1[..., G.COCO_LIMBS, :2], atol=1e-4, rtol=0)
+    torch.testing.assert_close(t1[..., G.J * 3 + 3:], tgt[..., G.J * 3 + 3:])
+    bank = TiltBank(size=4)
+    bank.add(torch.arange(6.0))
+    assert bank.values.tolist() == [2.0, 3.0, 4.0, 5.0] and set(bank.draw(20, g).tolist()) <= {2.0, 3.0, 4.0, 5.0}
+
+
+def test_label_free_target_losses_vanish_on_the_truth(tiny_corpus):
+    """View consistency (camera-frame vs gravity-aligned head) and the bone-length prior are zero on the
+    true outputs and grow when the heads disagree or the limbs shrink; rank selection keeps the top."""
+    from motionlab.recipes.recover import adapt as A
+    from motionlab.recipes.recover import geometry as G
+
+    _, _, tgt = _synthetic_window(tiny_corpus)
+    ref = G.bone_lengths(G.split(tgt)["rel"]).mean(dim=(0, 1))
+    assert float(A.view_consistency_loss(tgt)) < 1e-4 and float(A.bone_prior_loss(tgt, ref)) < 0.02
+    p = G.split(tgt)
+    bent = p["rel"].clone()
+    bent[..., 20:, :] = bent[..., 18:20, :]  # wrists pulled onto the elbows in the camera-frame head only
+    bad = torch.cat([bent.flatten(-2), tgt[..., G.J * 3:]], -1)
+    assert float(A.view_consistency_loss(bad)) > 0.01
+    assert float(A.bone_prior_loss(bad, ref)) > float(A.bone_prior_loss(tgt, ref)) + 0.02
+    conf = torch.tensor([0.9, 0.95, 0.97, 0.99])  # all above any absolute threshold
+    torch.testing.assert_close(A.select_by_rank(conf, 0.5), torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    assert float(A.select_by_rank(conf, 1.0).sum()) == 1.0
+
+
 def test_person_box_fills_frames_without_a_person():
     from motionlab.recipes.recover.geometry import person_box
 

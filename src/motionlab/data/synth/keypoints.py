@@ -1,16 +1,18 @@
 """COCO-17 2D keypoints of a synthetic clip seen by a random pinhole camera, in two domains.
 
-* ``"synthetic"``: clean projections, confidence 1, one intrinsics family (1280x720, f ~ 1000 px).
+* ``"synthetic"``: clean projections, confidence 1, one intrinsics family (1280x720, f ~ 1000 px),
+  cameras at about eye level (0.8-1.8 m high, 3.5-6 m away).
 * ``"real"``: detector-like: per-joint Gaussian noise plus temporally correlated jitter (larger
   at wrists and ankles), a lag of 0-2 frames, occasionally dropped joints (confidence ~0, wrong
   position) and whole frames, confidences that fall with the error, short left/right limb swaps
   and occluded limbs that drift with low confidence (the classic failures of per-frame detectors on
-  video), and varied intrinsics (640x480 to 1920x1080, portrait too, focal 0.6-1.5 x width,
-  off-centre principal point).
+  video), varied intrinsics (640x480 to 1920x1080, portrait too, focal 0.6-1.5 x width,
+  off-centre principal point), and cameras filmed from above (2.4-4.5 m high, 2.5-5 m away: the body
+  is seen 15-50 degrees from above, a view the synthetic cameras never give).
 
 Cameras follow OpenCV: ``x_cam = R @ (X_world - C)``, x right, y down, z forward; pixels
 ``u = fx x / z + cx``. The camera trails the subject's smoothed pelvis (static for standing clips)
-at 3.5-6 m and looks at it. :class:`SynthKeypoints` keeps the track, the camera (``K (3, 3)``,
+(distance and height by domain) and looks at it. :class:`SynthKeypoints` keeps the track, the camera (``K (3, 3)``,
 per-frame ``R (T, 3, 3)`` and ``C (T, 3)``) and the 3D COCO points (world, metres, Z up).
 """
 
@@ -32,6 +34,13 @@ _FROM_BODY = {n: n for n in COCO17_NAMES[5:]}
 # face points in the head joint's frame (metres): x forward, y left, z up
 _FACE = {"nose": (0.11, 0.0, 0.03), "left_eye": (0.085, 0.032, 0.065), "right_eye": (0.085, -0.032, 0.065),
          "left_ear": (0.0, 0.075, 0.045), "right_ear": (0.0, -0.075, 0.045)}
+# camera heights (m) and horizontal distances (m) of the two domains: the synthetic source is filmed
+# from about eye level, the real-like videos from above (a raised phone, a stand, a wall camera), so the
+# body is seen 15-50 degrees from above, a view the source never shows
+SYNTH_HEIGHT = (0.8, 1.8)
+SYNTH_DISTANCE = (3.5, 6.0)
+REAL_HEIGHT = (2.4, 4.5)
+REAL_DISTANCE = (2.5, 5.0)
 # per-joint noise multipliers of the "real" domain (extremities are harder for detectors)
 _NOISE = np.array([0.8, 0.8, 0.8, 1.0, 1.0, 1.0, 1.0, 1.3, 1.3, 1.8, 1.8, 1.2, 1.2, 1.4, 1.4, 1.7, 1.7])
 
@@ -83,20 +92,24 @@ def _intrinsics(rng: np.random.Generator, domain: str) -> Tuple[np.ndarray, Tupl
     return K, (int(w), int(h))
 
 
-def sample_camera(rng: np.random.Generator, motion: Motion, domain: str = "synthetic") -> Camera:
-    """A camera that trails the clip's smoothed pelvis and keeps the whole body in view."""
+def sample_camera(rng: np.random.Generator, motion: Motion, domain: str = "synthetic",
+                  heights: Optional[Tuple[float, float]] = None,
+                  distances: Optional[Tuple[float, float]] = None) -> Camera:
+    """A camera that trails the clip's smoothed pelvis and keeps the whole body in view; ``heights`` and
+    ``distances`` (m, ranges) replace the domain's own."""
     from scipy.ndimage import gaussian_filter1d
 
     if domain not in DOMAINS:
         raise choices_error("keypoint domain", domain, DOMAINS)
     K, size = _intrinsics(rng, domain)
-    T = motion.num_frames
     target = gaussian_filter1d(motion.root_pos, sigma=motion.fps, axis=0, mode="nearest")
     target[:, 2] = 0.9 + rng.uniform(-0.1, 0.1)
     azim = float(rng.uniform(-np.pi, np.pi))
     # far enough for the body (1.8 m) to fit in 70% of the image height
-    dist = max(float(rng.uniform(3.5, 6.0)), 1.8 * K[1, 1] / (0.7 * size[1]))
-    height = float(rng.uniform(0.8, 1.8))
+    synth = domain == "synthetic"
+    lo, hi = distances or (SYNTH_DISTANCE if synth else REAL_DISTANCE)
+    dist = max(float(rng.uniform(lo, hi)), 1.8 * K[1, 1] / (0.7 * size[1]))
+    height = float(rng.uniform(*(heights or (SYNTH_HEIGHT if synth else REAL_HEIGHT))))
     C = target + np.array([dist * np.cos(azim), dist * np.sin(azim), 0.0])
     C[:, 2] = height
     fwd = target - C
@@ -169,10 +182,11 @@ def _detector_failures(rng: np.random.Generator, uv: np.ndarray, conf: np.ndarra
 
 
 def keypoints_for(rng: np.random.Generator, motion: Motion, domain: str = "synthetic",
-                  points3d: Optional[np.ndarray] = None) -> SynthKeypoints:
+                  points3d: Optional[np.ndarray] = None, heights: Optional[Tuple[float, float]] = None,
+                  distances: Optional[Tuple[float, float]] = None) -> SynthKeypoints:
     """Project ``motion`` through a random camera of ``domain`` (see the module docstring);
-    ``points3d`` may pass precomputed :func:`coco_points`."""
-    cam = sample_camera(rng, motion, domain)
+    ``points3d`` may pass precomputed :func:`coco_points`; ``heights``, ``distances``: see :func:`sample_camera`."""
+    cam = sample_camera(rng, motion, domain, heights, distances)
     pts = coco_points(motion) if points3d is None else np.asarray(points3d, dtype=np.float64)
     uv, z = cam.project(pts)
     T = motion.num_frames

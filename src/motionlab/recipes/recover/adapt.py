@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -108,6 +109,8 @@ def pseudo_labels(teacher, feat: Tensor, box: Tensor, cfg, gen: torch.Generator)
     canonical (gravity-aligned) joints over the views without rotation; the average is then smoothed
     over time (``pseudo_smooth`` frames: detector jitter, swaps and dropouts are short). ``agreement`` ``(B,)`` =
     ``exp(-rms / agreement_scale)`` with ``rms`` the views' RMS spread of the root-relative joints (m).
+    With ``view_fit_deg > 0`` the camera-frame joints are then turned by the tilt that best explains the
+    window's 2D (:func:`fit_view`; ``view_angle``) and ``view_fit`` = ``exp(-residual / view_fit_scale)``.
     """
     a = cfg.adapt
     n = max(1, int(a.num_augmentations))
@@ -146,7 +149,76 @@ def pseudo_labels(teacher, feat: Tensor, box: Tensor, cfg, gen: torch.Generator)
         mean_out = smooth_time(torch.stack(outs).mean(0), a.pseudo_smooth)
         canon = smooth_time(torch.stack(canons).mean(0), a.pseudo_smooth)
         rel = smooth_time(rel, a.pseudo_smooth)
-    return {"rel": rel, "canon": canon, "out": mean_out, "agreement": agreement, "rms": rms}
+        out = {"rel": rel, "canon": canon, "out": mean_out, "agreement": agreement, "rms": rms}
+        if a.view_fit_deg > 0:
+            angle, res = fit_view(mean_out, feat, box, a.view_fit_deg)
+            out.update(rel=rotate_pitch(rel, angle), view_angle=angle, view_fit=torch.exp(-res / a.view_fit_scale))
+    return out
+
+
+def rotate_pitch(rel: Tensor, angle: Tensor) -> Tensor:
+    """Camera-frame joints ``(B, T, N, 3)`` turned by ``angle`` (``(B,)`` or per frame ``(B, T)``) rad about
+    the camera's x axis (through the pelvis): the body seen from higher up for a positive angle (y down,
+    z forward)."""
+    angle = angle.reshape(angle.shape + (1,) * (rel.ndim - 1 - angle.ndim))
+    c, s = angle.cos(), angle.sin()
+    out = rel.clone()
+    out[..., 1] = c * rel[..., 1] - s * rel[..., 2]
+    out[..., 2] = s * rel[..., 1] + c * rel[..., 2]
+    return out
+
+
+def fit_view(out: Tensor, feat: Tensor, box: Tensor, max_deg: float, step_deg: float = 5.0) -> Tuple[Tensor, Tensor]:
+    """The camera tilt that best explains a window's 2D: ``(angle (B,) rad, residual (B,))``.
+
+    The predicted body (camera-frame joints about the predicted root) is turned rigidly, one angle per
+    window in ``[-max_deg, max_deg]`` (grid of ``step_deg``, refined by a parabola), projected, aligned to
+    the observed limb joints per frame by scale and shift, and scored by the confidence-weighted 2D
+    distance (box units). Bone lengths and posture stay those of the prediction, so foreshortening
+    reveals the view: a lifter that only saw eye-level cameras keeps the body upright in the camera
+    frame when the video is filmed from above, and reprojecting the turned body says by how much.
+    """
+    with torch.no_grad():
+        parts = G.split(out)
+        root = G.camera_joints(parts, box)[..., :1, :]
+        rel = parts["rel"][..., G.SMPL_OF_COCO, :]
+        obs, w = feat[..., G.COCO_LIMBS, :2], feat[..., G.COCO_LIMBS, 2:3]
+        wsum = w.sum(-2, keepdim=True).clamp_min(1e-6)
+        b = obs - (obs * w).sum(-2, keepdim=True) / wsum
+        n = int(round(max_deg / step_deg))
+        grid = torch.arange(-n, n + 1, dtype=out.dtype, device=out.device) * math.radians(step_deg)
+        res = []
+        for a in grid:
+            proj = G.project(rotate_pitch(rel, a.expand(rel.shape[0])) + root, box)
+            pa = proj - (proj * w).sum(-2, keepdim=True) / wsum
+            scale = (pa * b * w).sum((-1, -2), keepdim=True) / (pa ** 2 * w).sum((-1, -2), keepdim=True).clamp_min(1e-9)
+            err = ((scale * pa - b).norm(dim=-1, keepdim=True) * w).sum(-2) / wsum[..., 0, :]
+            res.append(err[..., 0].mean(-1))
+        res = torch.stack(res, -1)  # (B, A)
+        i = res.argmin(-1)
+        lo, hi = (i - 1).clamp(0, len(grid) - 1), (i + 1).clamp(0, len(grid) - 1)
+        r0, r1, r2 = res.gather(-1, lo[:, None])[:, 0], res.gather(-1, i[:, None])[:, 0], res.gather(-1, hi[:, None])[:, 0]
+        curv = r0 - 2 * r1 + r2
+        shift = torch.where((curv > 1e-9) & (lo < i) & (hi > i), 0.5 * (r0 - r2) / curv.clamp_min(1e-9), torch.zeros_like(r1))
+        angle = grid[i] + shift.clamp(-0.5, 0.5) * math.radians(step_deg)
+    return angle, r1
+
+
+def refit_track_view(out: Tensor, feat: Tensor, box: Tensor, max_deg: float, window: int) -> Tensor:
+    """Inference on a whole track ``(1, T, ...)``: the camera-frame joints of ``out`` turned by the tilt
+    :func:`fit_view` finds on windows of ``window`` frames (half overlapping), interpolated linearly
+    between the windows' centres so the turn changes smoothly. Returns the new ``rel (1, T, 22, 3)``."""
+    T = out.shape[1]
+    w = max(2, min(int(window), T))
+    starts = sorted(set(list(range(0, T - w + 1, max(1, w // 2))) + [T - w]))
+    angles, centres = [], []
+    for s0 in starts:
+        a, _ = fit_view(out[:, s0:s0 + w], feat[:, s0:s0 + w], box[:, s0:s0 + w], max_deg)
+        angles.append(a)
+        centres.append(s0 + (w - 1) / 2)
+    ang = torch.cat(angles).double().numpy()
+    per_frame = torch.from_numpy(np.interp(np.arange(T), np.array(centres), ang)).to(out)[None]
+    return rotate_pitch(G.split(out)["rel"], per_frame)
 
 
 def smooth_time(x: Tensor, sigma: float) -> Tensor:
@@ -209,6 +281,68 @@ def reprojection_loss(out: Tensor, feat: Tensor, box: Tensor) -> Tensor:
     w = feat[..., G.COCO_LIMBS, 2]
     err = (proj - obs).abs().sum(-1)
     return (w * err).sum() / w.sum().clamp_min(1e-6)
+
+
+def bone_prior_loss(out: Tensor, reference: Tensor) -> Tensor:
+    """Mean relative L1 between the predicted bone lengths (camera-frame and canonical joints) and
+    ``reference (21,)`` lengths (m) measured on the labelled source: the unlabelled target shows the
+    same kind of bodies, so its limbs should not shrink to explain a view the source never had."""
+    p = G.split(out)
+    ref = reference.to(out)
+    return sum(((G.bone_lengths(j) - ref).abs() / ref.clamp_min(1e-3)).mean() for j in (p["rel"], p["canon"])) / 2
+
+
+def kabsch(src: Tensor, dst: Tensor) -> Tensor:
+    """``(..., 3, 3)`` rotations ``R`` minimising ``|dst - R src|`` over the points of ``src``, ``dst``
+    ``(..., N, 3)`` (no gradient: the rotation is a fixed target of the loss that uses it)."""
+    with torch.no_grad():
+        H = src.transpose(-1, -2) @ dst
+        U, _, Vh = torch.linalg.svd(H)
+        V = Vh.transpose(-1, -2)
+        d = torch.sign(torch.linalg.det(V @ U.transpose(-1, -2)))
+        D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
+        return V @ D @ U.transpose(-1, -2)
+
+
+def _align(a: Tensor, b: Tensor) -> Tensor:
+    """``(..., 3, 3)`` the smallest rotation taking unit vectors ``a`` to ``b`` (Rodrigues)."""
+    v = torch.cross(a, b, dim=-1)
+    c = (a * b).sum(-1, keepdim=True)[..., None]
+    vx = torch.zeros(a.shape[:-1] + (3, 3), dtype=a.dtype, device=a.device)
+    vx[..., 0, 1], vx[..., 0, 2], vx[..., 1, 2] = -v[..., 2], v[..., 1], -v[..., 0]
+    vx = vx - vx.transpose(-1, -2)
+    eye = torch.eye(3, dtype=a.dtype, device=a.device).expand_as(vx)
+    return eye + vx + vx @ vx / (1 + c).clamp_min(1e-6)
+
+
+def view_consistency_loss(out: Tensor) -> Tensor:
+    """The camera-frame and the gravity-aligned heads must show one body seen by one camera: per frame
+    the canonical joints (pelvis-centred) rotated onto the camera-frame joints, with the rotation's
+    "up" axis (gravity in the camera frame) replaced by its mean over the window (a camera holds its
+    pitch and roll over a few seconds; the body's heading may turn). Mean joint distance (m) to that
+    fixed target, both heads pulled towards each other. Needs no labels."""
+    p = G.split(out)
+    rel, canon = p["rel"], p["canon"]
+    c = canon - canon[..., :1, :]
+    R = kabsch(c, rel)  # (B, T, 3, 3): rel ~ R c
+    with torch.no_grad():
+        up = R[..., :, 2]
+        mean_up = up.mean(dim=-2, keepdim=True)
+        mean_up = mean_up / mean_up.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        R = _align(up, mean_up.expand_as(up)) @ R
+    ra = c @ R.transpose(-1, -2)
+    return 0.5 * ((rel - ra.detach()).norm(dim=-1).mean() + (ra - rel.detach()).norm(dim=-1).mean())
+
+
+def select_by_rank(conf: Tensor, threshold: float) -> Tensor:
+    """``(B,)`` 0/1: the windows whose confidence ranks in the top ``1 - threshold`` of the batch (at least
+    one). A batch-relative selection keeps choosing the best pseudo-labels when every confidence is high
+    (or low), where an absolute threshold accepts everything (or nothing)."""
+    B = conf.shape[0]
+    k = max(1, int(round((1.0 - threshold) * B)))
+    keep = torch.zeros_like(conf)
+    keep[torch.topk(conf, k).indices] = 1.0
+    return keep
 
 
 def bone_loss(out: Tensor) -> Tensor:

@@ -20,7 +20,8 @@ class RecoverDataConfig:
 
     Source (labelled): each training clip projected through ``source_cameras`` random synthetic-domain
     cameras (the corpus's own synthetic track is the first), plus a detector-noise model: Gaussian noise of
-    ``source_noise`` x the person's box size per joint and frame; on a fraction ``source_conf_aug`` of the
+    ``source_noise`` x the person's box size per joint and frame (``source_heights`` widens the heights of
+    the extra cameras: a reference, since the adaptation never knows the target's cameras); on a fraction ``source_conf_aug`` of the
     windows, generic detector confidences, masked joints and confidence-dependent noise (otherwise the
     source has confidence 1 everywhere; see :mod:`motionlab.recipes.recover.inputs`). Target (unlabelled): the corpus's
     real-like tracks of the training clips, or every track under ``target_root`` (a user's folder of
@@ -36,6 +37,7 @@ class RecoverDataConfig:
     stride: int = 8  # frames between the starts of consecutive windows of a clip
     batch_size: int = 32  # windows per batch, per domain
     source_cameras: int = 6  # random synthetic cameras per training clip (labelled source views)
+    source_heights: List[float] = field(default_factory=list)  # [lo, hi] m: heights of the extra source cameras ([] = the synthetic domain's 0.8-1.8)
     source_noise: float = 0.004  # detector-noise model of the source: sigma as a fraction of the box size
     min_confidence: float = 0.1  # joints below are masked (never read as zeros)
     source_conf_aug: float = 0.5  # fraction of source windows with generic random confidences, masks and noise (no target data)
@@ -79,8 +81,12 @@ class RecoverAdaptConfig:
     the lifter gets its adversarial term on target predictions with ``discriminator_weight``; pseudo-labels from ``num_augmentations`` augmented views of each target
     window (flip, small rotation, scale, jitter) with confidence = discriminator score x agreement of the
     views, accepted above a threshold moving from ``confidence_threshold_start`` to ``_end`` by
-    ``confidence_step`` every ``threshold_every`` steps; the teacher is the EMA of the lifter when
-    ``ema_teacher``; 2D re-projection and bone-length consistency on the targets; with ``input_transfer``,
+    ``confidence_step`` every ``threshold_every`` steps (``selection: rank``: the threshold is the share of
+    each batch left out, the best-ranked windows pass; ``absolute``: confidence >= threshold); with
+    ``view_fit_deg`` the pseudo-labels' camera tilt is refitted to each window's 2D and the fit's residual
+    joins the confidence; the teacher is the EMA of the lifter when ``ema_teacher``; 2D re-projection,
+    bone-length consistency, the source's mean bone lengths (``bone_prior_weight``) and the agreement of
+    the camera-frame and gravity-aligned heads (``consistency_weight``) on the targets; with ``input_transfer``,
     a fraction ``input_transfer_fraction`` of the source windows takes the confidences and masks of
     unlabelled target windows and the target's measured noise for them (see
     :mod:`motionlab.recipes.recover.inputs`).
@@ -92,23 +98,30 @@ class RecoverAdaptConfig:
     synthetic_weight: float = 1.0  # weight of the supervised source loss (every step)
     real_weight: float = 1.0  # weight of all unlabelled target terms together
     discriminator_weight: float = 0.1  # adversarial term of the lifter (least squares; the discriminator's own loss has weight 1)
-    disc_target_fakes: bool = False  # also train the discriminator on target predictions (a domain critic, not a plausibility score)
+    disc_target_fakes: bool = True  # also train the discriminator on the lifter's target predictions (so its score is not saturated on them)
     use_discriminator: bool = True  # train the motion discriminator and use its adversarial term and scores
     use_pseudo_labels: bool = True  # train on confidence-selected pseudo-labels of the target windows
     num_augmentations: int = 4  # augmented views per target window (flip, rotation, scale, jitter)
     confidence_threshold_start: float = 0.7  # pseudo-label acceptance threshold at the start
     confidence_threshold_end: float = 0.5  # ... and where it stops
     confidence_step: float = 0.02  # threshold change every threshold_every steps
+    selection: str = "rank"  # "rank": accept the top 1 - threshold of each batch by confidence; "absolute": confidence >= threshold
     threshold_every: int = 50  # optimizer steps between threshold changes
     pseudo_smooth: float = 2.0  # frames: Gaussian smoothing of the pseudo-labels over time (0 = none)
     agreement_scale: float = 0.1  # m: views that disagree by this much (RMS) get agreement exp(-1)
-    input_transfer: bool = True  # target confidence patterns and the target's noise-vs-confidence on source windows
+    view_fit_deg: float = 60.0  # pseudo-labels: the camera tilt (+-deg) refitted to each window's 2D (0 = off)
+    view_fit_scale: float = 0.05  # box units: a window whose refitted 2D residual is this large gets view_fit exp(-1)
+    view_transfer: bool = False  # source windows re-viewed at the camera tilts fitted to target windows (needs view_fit_deg > 0)
+    view_transfer_fraction: float = 0.5  # fraction of the source windows re-viewed
+    input_transfer: bool = False  # target confidence patterns and the target's noise-vs-confidence on source windows
     input_transfer_fraction: float = 0.5  # fraction of the source windows that get them
     ema_teacher: bool = True  # pseudo-labels from an EMA copy of the lifter (else from the lifter itself)
     ema_decay: float = 0.99  # decay of the EMA teacher
-    pseudo_weight: float = 1.0  # weight of the pseudo-label loss
+    pseudo_weight: float = 0.3  # weight of the pseudo-label loss (a confidence-weighted mean over the accepted windows)
     reprojection_weight: float = 0.5  # weight of the 2D re-projection loss on target windows
     bone_weight: float = 0.5  # weight of the bone-length consistency on target predictions
+    bone_prior_weight: float = 0.5  # weight of the target bone lengths against the source's mean lengths (relative L1)
+    consistency_weight: float = 1.0  # weight of the camera-frame / gravity-aligned agreement on target predictions
     rotation_deg: float = 10.0  # augmentation: in-plane rotation
     scale_range: float = 0.1  # augmentation: box scale +-
     jitter: float = 0.005  # augmentation: 2D jitter (box fraction)
@@ -116,10 +129,12 @@ class RecoverAdaptConfig:
 
 @dataclass
 class RecoverInferConfig:
-    """``motionlab recover``: the shortest track accepted and the rotation fit of the recovered joints."""
+    """``motionlab recover`` and ``eval``: the shortest track accepted, the camera tilt refitted to the 2D, and
+    the rotation fit of the recovered joints."""
 
     min_frames: int = 8  # shorter tracks are refused
     fit_iters: int = 30  # rotation fitting refinement steps after the closed form (SMPL-22 rotations to the joints, fixed bone lengths)
+    view_fit_deg: float = 60.0  # the camera tilt refitted to the track's 2D (+-deg, per window of data.window frames; 0 = the lifter's own)
 
 
 @dataclass
@@ -136,3 +151,4 @@ class RecoverConfig:
 
 ARCHS: List[str] = ["tcn", "transformer"]
 FOCALS: List[str] = ["diagonal", "known"]
+SELECTIONS: List[str] = ["rank", "absolute"]

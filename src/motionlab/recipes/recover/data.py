@@ -92,6 +92,11 @@ def corpus_tracks(cfg, splits=("train",), domains=("synthetic", "real"), extra_c
     from motionlab.io.keypoints import read_keypoints
 
     d = cfg.data
+    heights = None
+    if d.source_heights:
+        if len(d.source_heights) != 2 or not 0 < d.source_heights[0] <= d.source_heights[1]:
+            raise MotionLabError(f"expected [low, high] metres, got {list(d.source_heights)}", place="data.source_heights")
+        heights = (float(d.source_heights[0]), float(d.source_heights[1]))
     root = Path(d.root) if d.root else builtin_corpus(d.synth_scale, d.synth_seed)
     clips = [c for c in load_corpus(root)["clips"] if c["split"] in splits]
     out: List[Track] = []
@@ -116,7 +121,7 @@ def corpus_tracks(cfg, splits=("train",), domains=("synthetic", "real"), extra_c
             pts = coco_points(motion)
             for k in range(1, extra_cameras):
                 rng = np.random.default_rng([d.synth_seed, 17, ci, k])
-                sk = keypoints_for(rng, motion, "synthetic", pts)
+                sk = keypoints_for(rng, motion, "synthetic", pts, heights)
                 xy = _source_noise(sk.keypoints.xy, sk.keypoints.conf, d.source_noise, rng)
                 out.append(make_track(f"{clip['id']}/synthetic{k}", "synthetic", xy, sk.keypoints.conf, motion.fps,
                                       sk.camera.image_size, d.min_confidence, sk.camera.K, world, sk.camera.R,

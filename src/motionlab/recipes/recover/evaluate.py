@@ -4,7 +4,8 @@ For each domain (``source`` = the corpus's clean synthetic tracks, ``target`` = 
 whose 3D is read here for evaluation only) the test clips' whole tracks go through the lifter; the
 numbers are frame-weighted means over tracks, named ``<metric>_<domain>``:
 
-* ``mpjpe`` (mm, hip-centre aligned, camera frame), ``pa_mpjpe`` (mm, per-frame similarity alignment),
+* ``mpjpe`` (mm, hip-centre aligned, camera frame; after the camera tilt refitted to the 2D when
+  ``infer.view_fit_deg > 0``, ``mpjpe_lifter`` without it), ``pa_mpjpe`` (mm, per-frame similarity alignment),
   ``accel_error`` (m/s^2, hip-centre aligned);
 * world frame: ``wa_mpjpe100`` and ``w_mpjpe100`` (mm, per 100-frame chunk), ``rte`` (% of path length),
   ``jitter`` (m/s^3, of the recovered world joints; ``gt_jitter_<domain>`` is the truth's), ``foot_sliding``
@@ -30,17 +31,26 @@ from motionlab.recipes.recover.data import Track
 DOMAIN_NAMES = {"synthetic": "source", "real": "target"}
 
 
-def predict(lifter, track: Track) -> Dict[str, np.ndarray]:
+def predict(lifter, track: Track, view_fit_deg: float = 0.0, window: int = 64) -> Dict[str, np.ndarray]:
     """Run ``lifter`` on a whole track: ``cam (T, 22, 3)`` camera-frame joints, ``rel``, ``world``
-    ``(T, 22, 3)`` gravity-aligned world joints and ``root (T, 3)``."""
+    ``(T, 22, 3)`` gravity-aligned world joints and ``root (T, 3)``. With ``view_fit_deg > 0`` the
+    camera-frame joints are turned by the camera tilt refitted to the track's 2D on windows of
+    ``window`` frames (:func:`~motionlab.recipes.recover.adapt.refit_track_view`; no labels);
+    ``cam_lifter`` keeps the lifter's own."""
+    from motionlab.recipes.recover.adapt import refit_track_view
+
     with torch.no_grad():
         feat = torch.from_numpy(track.feat)[None]
         box = torch.from_numpy(track.box)[None]
         out = lifter(feat, box)
         parts = G.split(out)
+        cam_lifter = G.camera_joints(parts, box)
+        if view_fit_deg > 0:
+            parts = dict(parts, rel=refit_track_view(out, feat, box, view_fit_deg, window))
         cam = G.camera_joints(parts, box)
         world, root = G.world_joints(parts)
     return {"cam": cam[0].double().numpy(), "rel": parts["rel"][0].double().numpy(),
+            "cam_lifter": cam_lifter[0].double().numpy(),
             "world": world[0].double().numpy(), "root": root[0].double().numpy(), "out": out[0].numpy()}
 
 
@@ -51,6 +61,7 @@ def track_metrics(pred: Dict[str, np.ndarray], track: Track) -> Dict[str, float]
 
     cam_gt = np.einsum("tij,tnj->tni", track.R, track.world - track.C[:, None])
     out = {"mpjpe": mpjpe(pred["cam"], cam_gt, root=G.HIPS), "pa_mpjpe": pa_mpjpe(pred["cam"], cam_gt),
+           "mpjpe_lifter": mpjpe(pred.get("cam_lifter", pred["cam"]), cam_gt, root=G.HIPS),
            "accel_error": accel_error(pred["cam"], cam_gt, track.fps, root=G.HIPS),
            "wa_mpjpe100": wa_mpjpe(pred["world"], track.world), "w_mpjpe100": w_mpjpe(pred["world"], track.world),
            "jitter": jitter(pred["world"], track.fps), "gt_jitter": jitter(track.world, track.fps),
@@ -63,12 +74,12 @@ def track_metrics(pred: Dict[str, np.ndarray], track: Track) -> Dict[str, float]
 FEET = [G.SMPL22_NAMES.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
 
 
-def domain_metrics(lifter, tracks: List[Track]) -> Dict[str, float]:
+def domain_metrics(lifter, tracks: List[Track], view_fit_deg: float = 0.0, window: int = 64) -> Dict[str, float]:
     """Frame-weighted means of :func:`track_metrics` over ``tracks`` (NaN entries skipped)."""
     sums: Dict[str, float] = {}
     weights: Dict[str, float] = {}
     for t in tracks:
-        for k, v in track_metrics(predict(lifter, t), t).items():
+        for k, v in track_metrics(predict(lifter, t, view_fit_deg, window), t).items():
             if np.isfinite(v):
                 sums[k] = sums.get(k, 0.0) + v * t.num_frames
                 weights[k] = weights.get(k, 0.0) + t.num_frames
@@ -107,7 +118,7 @@ def evaluate(run_dir, split: str = "test") -> Dict[str, float]:
     for prefix, lifter in models.items():
         lifter.eval()
         for dom, name in DOMAIN_NAMES.items():
-            for k, v in domain_metrics(lifter, by_domain[dom]).items():
+            for k, v in domain_metrics(lifter, by_domain[dom], cfg.infer.view_fit_deg, cfg.data.window).items():
                 metrics[f"{prefix}{k}_{name}"] = float(v)
     if "source_only/" in models:
         so_t, so_s = metrics["source_only/mpjpe_target"], metrics["source_only/mpjpe_source"]

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from motionlab.core.body import SMPL22_NAMES, SMPL22_PARENTS
+from motionlab.eval.metrics import hip_heading
 from motionlab.io.keypoints import COCO17_NAMES
 
 J = 22
@@ -99,12 +100,6 @@ def track_inputs(xy: np.ndarray, conf: np.ndarray, focal: float, principal, min_
     return feat.astype(np.float32), box.astype(np.float32)
 
 
-def heading_yaw(joints: np.ndarray) -> np.ndarray:
-    """``(T,)`` yaw (rad) of the facing direction ``cross(left_hip - right_hip, up)`` of world joints (Z up)."""
-    a = joints[..., HIPS[0], :] - joints[..., HIPS[1], :]
-    return np.arctan2(-a[..., 0], a[..., 1])
-
-
 def _rotz(yaw: np.ndarray) -> np.ndarray:
     c, s = np.cos(yaw), np.sin(yaw)
     R = np.zeros(yaw.shape + (3, 3))
@@ -121,7 +116,7 @@ def targets(world: np.ndarray, R: np.ndarray, C: np.ndarray, box: np.ndarray) ->
     z = np.maximum(root[:, 2], 1e-3)
     s = np.exp(box[:, 2])
     rt = np.stack([(root[:, 0] / z - box[:, 0]) / s, (root[:, 1] / z - box[:, 1]) / s, np.log(z * s)], -1)
-    yaw = np.unwrap(heading_yaw(world))
+    yaw = hip_heading(world)  # unwrapped facing direction of the hips
     ground = world[:, 0].copy()
     ground[:, 2] = 0.0
     canon = np.einsum("tji,tnj->tni", _rotz(yaw), world - ground[:, None])  # R^T (x - g)

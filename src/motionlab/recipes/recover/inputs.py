@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from motionlab.recipes.recover import geometry as G
+
 #: confidence bins of the target noise model (upper edges; the last bin holds confidence 1)
 CONF_EDGES = np.linspace(0.1, 1.0, 10)
 
@@ -122,3 +124,71 @@ def randomise_confidence(feat: Tensor, gen: torch.Generator, fraction: float, dr
     valid = (~gone) & (feat[pick][..., 2] > 0)
     out[pick] = torch.where(valid[..., None], sub, torch.zeros_like(sub))
     return out
+
+
+def window_pitch(rel: Tensor, canon: Tensor) -> Tensor:
+    """``(B,)`` camera tilt (rad; positive = the body seen from above) of windows of camera-frame joints
+    ``rel`` and gravity-aligned joints ``canon`` ``(B, T, 22, 3)``: the "up" axis of ``canon`` in the camera
+    frame, from a per-frame rotation of one onto the other, averaged over the window."""
+    from motionlab.recipes.recover import adapt as A
+
+    up = A.kabsch(canon - canon[..., :1, :], rel)[..., :, 2].mean(1)  # (B, 3)
+    return torch.atan2(-up[:, 2], -up[:, 1])
+
+
+class TiltBank:
+    """The camera tilts fitted to recent unlabelled target windows (a ring of ``size``), to draw views of
+    the labelled source from (:func:`review_source`)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.values = torch.zeros(0)
+        self.size = int(size)
+
+    def add(self, tilts: Tensor) -> None:
+        self.values = torch.cat([self.values, tilts.detach().float().cpu()])[-self.size:]
+
+    def draw(self, n: int, gen: torch.Generator) -> Tensor:
+        return self.values[torch.randint(0, len(self.values), (n,), generator=gen)]
+
+
+def review_source(feat: Tensor, box: Tensor, target: Tensor, angle: Tensor, noise: float,
+                  gen: torch.Generator) -> tuple:
+    """Labelled source windows seen from a camera tilted by ``angle (B,)`` rad more (about its x axis,
+    through the pelvis, so the person stays in view): ``(feat, box, target)`` rebuilt from the true 3D.
+
+    The limb joints come from the true camera-frame joints; the face points (not in SMPL-22) from their
+    observed 2D at the head's depth. The box is remeasured and smoothed as :func:`~motionlab.recipes.recover.geometry.person_box`
+    does; masked joints stay masked; ``noise`` (box units) of Gaussian jitter replaces the detector noise
+    the clean rebuild loses. The gravity-aligned targets (posture, root motion) do not depend on the view.
+    """
+    from motionlab.recipes.recover import adapt as A
+
+    p = G.split(target)
+    cam = G.camera_joints(p, box)  # (B, T, 22, 3)
+    root = cam[..., :1, :]
+    s = box[..., 2:3].exp()[..., None]  # (B, T, 1, 1)
+    z_head = cam[..., 15:16, 2:3]
+    face_uv = box[..., None, :2] + feat[..., :5, :2] * s
+    face = torch.cat([face_uv * z_head, z_head.expand_as(face_uv[..., :1])], -1) - root
+    rel17 = torch.cat([face, (cam - root)[..., G.SMPL_OF_COCO, :]], -2)
+    rel17 = A.rotate_pitch(rel17, angle)
+    rel22 = A.rotate_pitch(p["rel"], angle)
+    pts = rel17 + root
+    uv = pts[..., :2] / pts[..., 2:3].clamp_min(0.05)
+    valid = feat[..., 2] > 0
+    big = torch.where(valid[..., None], uv, torch.full_like(uv, float("inf"))).amin(-2)
+    small = torch.where(valid[..., None], uv, torch.full_like(uv, -float("inf"))).amax(-2)
+    ok = valid.sum(-1, keepdim=True) >= 3
+    centre = torch.where(ok, (big + small) / 2, box[..., :2])
+    size = torch.where(ok[..., 0], (small - big).amax(-1).clamp_min(1e-3), box[..., 2].exp())
+    new_box = A.smooth_time(torch.cat([centre, size.log()[..., None]], -1), 2.0)
+    xy = (uv - new_box[..., None, :2]) / new_box[..., None, 2:3].exp()
+    xy = xy + torch.randn(xy.shape, generator=gen).to(xy) * noise
+    new_feat = torch.where(valid[..., None], torch.cat([xy, feat[..., 2:3]], -1), torch.zeros_like(feat))
+    z = root[..., 0, 2].clamp_min(1e-3)
+    ns = new_box[..., 2].exp()
+    rt = torch.stack([(root[..., 0, 0] / z - new_box[..., 0]) / ns, (root[..., 0, 1] / z - new_box[..., 1]) / ns,
+                      (z * ns).log()], -1)
+    sh = target.shape[:-1]
+    new_target = torch.cat([rel22.reshape(*sh, -1), rt, target[..., G.J * 3 + 3:]], -1)
+    return new_feat, new_box, new_target

@@ -7,12 +7,14 @@ unlabelled target batch: pseudo-labels from the teacher's augmented views, the a
 re-projection and bone-length consistency. Logged by name: ``synthetic_loss``, ``real_loss``,
 ``discriminator_real_loss``, ``discriminator_fake_loss``, ``discriminator_adv_loss``,
 ``confidence_threshold``, ``pseudo_accepted`` (fraction of target windows whose pseudo-label passed),
-``pseudo_confidence``, ``pseudo_loss``, ``reprojection_loss``, ``bone_loss``.
+``pseudo_confidence``, ``pseudo_loss``, ``pseudo_view_deg`` (the mean refitted camera tilt), ``reprojection_loss``,
+``bone_loss``, ``bone_prior_loss``, ``consistency_loss``.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import os
 from pathlib import Path
 from typing import Dict, Optional
@@ -26,8 +28,9 @@ from torch.func import functional_call
 from motionlab.nn.discriminators import MotionDiscriminator
 from motionlab.recipes.recover import adapt as A
 from motionlab.recipes.recover import geometry as G
-from motionlab.recipes.recover.config import RecoverConfig
-from motionlab.recipes.recover.inputs import TargetInputModel, randomise_confidence
+from motionlab.errors import choices_error
+from motionlab.recipes.recover.config import SELECTIONS, RecoverConfig
+from motionlab.recipes.recover.inputs import TargetInputModel, TiltBank, randomise_confidence, review_source, window_pitch
 from motionlab.recipes.recover.model import build_lifter
 from motionlab.train.module import RecipeModule
 
@@ -63,6 +66,7 @@ class RecoverModule(RecipeModule):
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self._teacher_ready = False
+        self.tilts = TiltBank()
 
     # -- helpers --------------------------------------------------------------------------------------
     @property
@@ -129,6 +133,7 @@ class RecoverModule(RecipeModule):
             ff, fb = A.flip_input(feat[flip], box[flip])
             feat, box, target = feat.clone(), box.clone(), target.clone()
             feat[flip], box[flip], target[flip] = ff, fb, A.flip_output(target[flip])
+        feat, box, target = self._review(feat, box, target, step, gen)
         feat = self._source_inputs(feat, step, gen)
         out = self.model(feat, box)
         terms = supervised_terms(out, target, self.fps)
@@ -166,6 +171,24 @@ class RecoverModule(RecipeModule):
         self.log_losses(logs, "train", batch_size=feat.shape[0])
         return total
 
+    def _review(self, feat, box, target, step: int, gen: torch.Generator):
+        """While adapting (``adapt.view_transfer``), a fraction of the source windows seen from the camera
+        tilts fitted to recent target windows, their labels turned with them."""
+        a = self.cfg.adapt
+        if not (self._adapting(step) and a.view_transfer and len(self.tilts.values)):
+            return feat, box, target
+        pick = torch.rand(feat.shape[0], generator=gen) < a.view_transfer_fraction
+        if not pick.any():
+            return feat, box, target
+        n = int(pick.sum())
+        p = G.split(target[pick])
+        lim = math.radians(a.view_fit_deg)
+        turn = self.tilts.draw(n, gen).to(feat).clamp(-lim, lim) - window_pitch(p["rel"], p["canon"])
+        rf, rb, rt = review_source(feat[pick], box[pick], target[pick], turn, self.cfg.data.source_noise, gen)
+        feat, box, target = feat.clone(), box.clone(), target.clone()
+        feat[pick], box[pick], target[pick] = rf, rb, rt
+        return feat, box, target
+
     def _source_inputs(self, feat: torch.Tensor, step: int, gen: torch.Generator) -> torch.Tensor:
         """Source inputs with target confidence patterns (adapting, ``adapt.input_transfer``) or generic
         random confidences (``data.source_conf_aug``) on a fraction of the windows."""
@@ -195,23 +218,36 @@ class RecoverModule(RecipeModule):
                     score = torch.sigmoid(self.discriminator(A.disc_features(pl["out"], self.fps)))
             else:
                 score = torch.ones_like(pl["agreement"])
-            conf = score * pl["agreement"]
+            conf = score * pl["agreement"] * pl.get("view_fit", torch.ones_like(score))
             thr = A.threshold_at(step, self.cfg)
-            keep = (conf >= thr).to(tf.dtype)
+            if a.selection == "rank":
+                keep = A.select_by_rank(conf, thr)
+            elif a.selection == "absolute":
+                keep = (conf >= thr).to(tf.dtype)
+            else:
+                raise choices_error("adapt.selection", a.selection, SELECTIONS)
             p = G.split(tout)
             err = (p["rel"] - pl["rel"]).abs().mean(dim=(1, 2, 3)) + (p["canon"] - pl["canon"]).abs().mean(dim=(1, 2, 3))
-            pseudo = (keep * conf * err).sum() / keep.sum().clamp_min(1.0)
+            weight = keep * conf  # a confidence-weighted mean over the accepted windows
+            pseudo = (weight * err).sum() / weight.sum().clamp_min(1e-6)
             real = real + a.pseudo_weight * pseudo
             logs.update(pseudo_loss=pseudo, pseudo_accepted=keep.mean(), pseudo_confidence=conf.mean(),
                         pseudo_agreement=pl["agreement"].mean(), pseudo_score=score.mean())
-        if a.reprojection_weight > 0:
-            rep = A.reprojection_loss(tout, tf, tb)
-            real = real + a.reprojection_weight * rep
-            logs["reprojection_loss"] = rep
-        if a.bone_weight > 0:
-            bone = A.bone_loss(tout)
-            real = real + a.bone_weight * bone
-            logs["bone_loss"] = bone
+            if "view_angle" in pl:
+                tilt = window_pitch(pl["rel"], pl["canon"])
+                self.tilts.add(tilt[keep > 0])
+                logs["target_tilt_deg"] = tilt.mean() * (180.0 / math.pi)
+                logs.update(pseudo_view_deg=pl["view_angle"].mean() * (180.0 / math.pi), pseudo_view_fit=pl["view_fit"].mean())
+        ref = getattr(self.trainer.datamodule, "bone_reference", None) if self.trainer is not None else None
+        terms = {"reprojection_loss": (a.reprojection_weight, lambda: A.reprojection_loss(tout, tf, tb)),
+                 "bone_loss": (a.bone_weight, lambda: A.bone_loss(tout)),
+                 "bone_prior_loss": (a.bone_prior_weight if ref is not None else 0.0,
+                                     lambda: A.bone_prior_loss(tout, ref)),
+                 "consistency_loss": (a.consistency_weight, lambda: A.view_consistency_loss(tout))}
+        for name, (weight, term) in terms.items():
+            if weight > 0:
+                logs[name] = term()
+                real = real + weight * logs[name]
         return real, tout, logs
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
@@ -232,6 +268,7 @@ class RecoverData(L.LightningDataModule):
         self.val: Dict[str, Dict[str, torch.Tensor]] = {}
         self.target_sampler: Optional[A.AlternatingSampler] = None
         self.input_model: Optional[TargetInputModel] = None
+        self.bone_reference: Optional[torch.Tensor] = None  # (21,) mean bone lengths of the labelled source (m)
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self.source is not None:
@@ -244,6 +281,7 @@ class RecoverData(L.LightningDataModule):
         tgt = folder_tracks(self.cfg, d.target_root) if d.target_root else [t for t in tracks if t.domain == "real"]
         self.source = _tensors(windows(src, d.window, d.stride))
         self.target = _tensors(windows(tgt, d.window, d.stride, labelled=False))
+        self.bone_reference = G.bone_lengths(G.split(self.source["target"])["rel"]).mean(dim=(0, 1))
         self.target_sampler = A.AlternatingSampler(len(self.target["feat"]), d.batch_size,
                                                    self.cfg.adapt.alternating_ratio, self.cfg.train.seed)
         if self.cfg.adapt.enabled and self.cfg.adapt.input_transfer:
