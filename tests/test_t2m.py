@@ -75,7 +75,7 @@ def test_every_loss_term_is_active(data):
     x0 = batch["motion"]
     mean, std = torch.as_tensor(data.normalizer.mean), torch.as_tensor(data.normalizer.std)
     exact = t2m_losses(x0.clone(), x0, batch["mask"], mean, std, 20.0)
-    for k in ("mse", "velocity", "acceleration", "geometric"):
+    for k in ("mse", "velocity", "acceleration", "geometric", "heading"):
         assert exact[k].item() < 1e-8, k
     pred = (x0 + 0.3 * torch.randn_like(x0)).requires_grad_(True)
     terms = t2m_losses(pred, x0, batch["mask"], mean, std, 20.0)
@@ -90,6 +90,14 @@ def test_every_loss_term_is_active(data):
     stretched[..., 4:67] = stretched[..., 4:67] * 1.1
     g = t2m_losses((stretched - mean) / std, x0, batch["mask"], mean, std, 20.0)["geometric"]
     assert 0.002 < g.item() < 0.5  # heights scale too, so the hip bones stretch most
+    # the heading term integrates the yaw rate: a small constant per-frame bias turns the body far, zero-mean
+    # per-frame errors of the same size hardly do; the MSE on x0 sees both alike
+    bias, jitter = raw.clone(), raw.clone()
+    bias[..., 0] += 0.005
+    jitter[..., 0] += 0.005 * torch.where(torch.rand(raw.shape[:2]) < 0.5, -1.0, 1.0)
+    hb, hj = (t2m_losses((y - mean) / std, x0, batch["mask"], mean, std, 20.0) for y in (bias, jitter))
+    assert hb["mse"].item() == pytest.approx(hj["mse"].item(), rel=1e-3)
+    assert hb["heading"].item() > 10 * hj["heading"].item()
     # the module logs each term and weights them as configured
     cfg = _cfg(overrides=["loss.foot=0.5"] + TINY)
     module = T2MModule(cfg)

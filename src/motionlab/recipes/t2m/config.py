@@ -78,6 +78,7 @@ class T2MLossConfig:
     acceleration: float = 0.05  # weight of the second-difference error (the seed's 0.05)
     geometric: float = 0.01  # weight of the bone-length consistency through FK (the seed's 0.01)
     foot: float = 0.0  # weight of the speed of feet in contact (0 = off)
+    heading: float = 0.0  # weight of the squared error of the integrated root yaw (rad; 0 = off)
     difference_scale: str = "data"  # data | features
 
 

@@ -21,6 +21,7 @@ TABLE = ("fid", "r_precision_top1", "r_precision_top3", "mm_dist", "diversity", 
 
 
 STAND = "a person stands still, shifting their weight and breathing"
+DEMO_T2M_STEPS = 500  # training steps of the demo's t2m model
 
 
 def motion_summary(features: np.ndarray, fps: float) -> Dict[str, float]:
@@ -53,7 +54,7 @@ def prompt_check_lines(run: Path, prompts: Sequence[str], samples: int = 3, seed
             "max(0.3 m/s, 35%%) of theirs." % samples, "", *rows]
 
 
-def section(ctx: DemoContext, t2m_steps: int = 500, evaluator_steps: int = 300) -> List[str]:
+def section(ctx: DemoContext, t2m_steps: int = DEMO_T2M_STEPS, evaluator_steps: int = 300) -> List[str]:
     """Train both tiny runs, generate and render the prompts, evaluate.
 
     They train on the built-in *small* corpus (the tiny configs' default, written once into the cache): the

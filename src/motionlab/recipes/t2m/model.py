@@ -9,8 +9,8 @@ hides the text tokens.
 
 :func:`t2m_losses` computes every loss term with the validity mask of padded windows: MSE on x0,
 velocity and acceleration (first/second time differences), geometric (bone lengths of the joints
-recovered from the de-normalised prediction in float32 against the clip's own) and foot contact (speed
-of the feet while the ground truth marks contact).
+recovered from the de-normalised prediction in float32 against the clip's own), foot contact (speed
+of the feet while the ground truth marks contact) and heading (the root yaw integrated over the window).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from motionlab.core.body import SMPL22_PARENTS
 from motionlab.io import humanml3d as hml
 from motionlab.nn.text import TextEmbedding, build_text_encoder
 
-LOSS_TERMS = ("mse", "velocity", "acceleration", "geometric", "foot")
+LOSS_TERMS = ("mse", "velocity", "acceleration", "geometric", "foot", "heading")
 
 
 def sinusoidal(n: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -188,7 +188,9 @@ def t2m_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, mea
     terms, which run in float32 outside autocast: joints are recovered with
     :func:`motionlab.io.humanml3d.recover_from_ric`; ``geometric`` is the mean squared relative error of
     every frame's bone lengths against the clip's true (valid-frame mean) lengths; ``foot`` is the mean
-    squared speed (m/s) of the ankles and feet in the frames where the true contact channels say contact.
+    squared speed (m/s) of the ankles and feet in the frames where the true contact channels say contact;
+    ``heading`` is the mean squared error (rad^2) of the world yaw of every frame integrated from the yaw-rate
+    channel (:func:`motionlab.io.humanml3d.recover_root`, 0 at the first frame).
     """
     out: Dict[str, torch.Tensor] = {}
     out["mse"] = _masked_mean((pred - target) ** 2, mask)
@@ -218,6 +220,11 @@ def t2m_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, mea
         speed = (pos_p[:, 1:, feet] - pos_p[:, :-1, feet]).norm(dim=-1) * fps  # (B, T-1, 4)
         contact = (g[:, :-1, hml.CONTACT] > 0.5).float() * m1.float()[..., None]
         out["foot"] = (speed ** 2 * contact).sum() / contact.sum().clamp_min(1.0)
+        # the heading integrates the yaw-rate channel over the window: a small per-frame bias, cheap in the
+        # MSE on x0 (one channel of 263), turns the whole body; compare the integrated yaw itself (rad)
+        yaw_p, _ = hml.recover_root(p)
+        yaw_g, _ = hml.recover_root(g * mask[..., None].float())
+        out["heading"] = _masked_mean((yaw_p - yaw_g) ** 2, mask)
     return out
 
 
