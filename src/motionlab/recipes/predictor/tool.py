@@ -114,7 +114,7 @@ def predict_motion(run_dir: PathLike, seed_clip: Optional[PathLike] = None, fram
         x = model.normalize(torch.as_tensor(seed[-2:], dtype=torch.float32))
         want = torch.tensor([cmd["speed"], cmd["side"], np.radians(cmd["turn"])], dtype=torch.float32)
         c = model.control_from_raw(want.expand(1, frames, 3), torch.zeros(1, frames, 3))
-        out = rollout(model, x[:1, 0] if len(x) > 1 else x[:1], x[1:2], c)["states"][0]
+        out = rollout(model, x[0:1], x[-1:], c)["states"][0]  # previous and current seed frame (one: both)
         states = model.denormalize(out).double().numpy()
     # the seed's last frame carries its step to the first predicted frame: start there
     root_pos, root_rot = integrate_root(np.concatenate([seed[-1:, :ROOT_DIMS], states[:, :ROOT_DIMS]]), fps,
