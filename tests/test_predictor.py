@@ -1,5 +1,6 @@
-"""The character-motion predictor: a tiny run trained once (module fixture) must learn, free-run, follow its
-commands, write its histories, and beat the zero- and constant-velocity baselines on held-out locomotion."""
+"""The character-motion predictor: a tiny run trained once (module fixture, about a minute on 2 cores, so those
+tests are ``slow``) must learn, free-run, follow its commands, write its histories, and beat the zero- and
+constant-velocity baselines on held-out locomotion at every horizon."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def run(tiny_corpus, tmp_path_factory):
 HORIZONS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0)
 
 
+@pytest.mark.slow
 def test_free_run_beats_both_baselines_at_every_horizon(run):
     _, m = run
     for metric in ("YawAbsDeg", "RootVelMAE"):
@@ -44,17 +46,13 @@ def test_free_run_beats_both_baselines_at_every_horizon(run):
     for h in HORIZONS:
         assert m[f"free_GeoDeg@{h:g}s"] < m[f"constant_velocity_GeoDeg@{h:g}s"], h
     assert m["free_GeoDeg"] < 0.6 * m["zero_velocity_GeoDeg"]  # over the whole 2 s rollout
-    for h in (0.1, 0.25, 0.5, 1.5, 2.0):
-        assert m[f"free_GeoDeg@{h:g}s"] < m[f"zero_velocity_GeoDeg@{h:g}s"], h
+    # every horizon, 1 s included: the held-out walks repeat every ~1 s gait cycle, so a frozen pose is close
+    # again there (3.08 deg) and only a rollout that keeps its gait phase and the clip's pose beats it
+    for h in HORIZONS:
+        assert m[f"free_GeoDeg@{h:g}s"] < m[f"zero_velocity_GeoDeg@{h:g}s"], (h, m)
 
 
-@pytest.mark.xfail(reason="held-out walks repeat every gait cycle (~1 s): a frozen pose is close again at 1 s "
-                          "(3.08 deg): the tiny run beats it by a hair (3.06), a second seed does not (3.54)", strict=False)
-def test_free_run_pose_beats_zero_velocity_at_a_whole_gait_cycle(run):
-    _, m = run
-    assert m["free_GeoDeg@1s"] < m["zero_velocity_GeoDeg@1s"]
-
-
+@pytest.mark.slow
 def test_free_run_teacher_gap_and_control_following(run):
     _, m = run
     assert m["teacher_GeoDeg"] < m["zero_velocity_GeoDeg@0.1s"]
@@ -62,6 +60,7 @@ def test_free_run_teacher_gap_and_control_following(run):
     assert m["control_speed_error_rel"] < 0.10
 
 
+@pytest.mark.slow
 def test_histories_and_horizon_plot(run):
     run_dir, _ = run
     metrics = run_dir / "metrics"
@@ -83,6 +82,7 @@ def test_histories_and_horizon_plot(run):
     assert tf[0] == 1.0 and tf[-1] == 0.0
 
 
+@pytest.mark.slow
 def test_predict_writes_bvh_and_npz_with_video(run, tiny_corpus, tmp_path):
     from motionlab.data.synth.corpus import load_corpus
     from motionlab.io.bvh import read_bvh
@@ -92,8 +92,8 @@ def test_predict_writes_bvh_and_npz_with_video(run, tiny_corpus, tmp_path):
     run_dir, _ = run
     clips = load_corpus(tiny_corpus)["clips"]
     seed = next(c for c in clips if c["style"] == "walk")["files"]["bvh"]
-    pred = predict_motion(run_dir, seed_clip=seed, frames=90, control="speed=1.3,turn=20",
-                          output=tmp_path / "out.bvh", render=tmp_path / "out.gif")
+    predict_motion(run_dir, seed_clip=seed, frames=90, control="speed=1.3,turn=20",
+                   output=tmp_path / "out.bvh", render=tmp_path / "out.gif")
     m = read_bvh(tmp_path / "out.bvh")
     assert m.num_frames == 90 and m.fps == pytest.approx(30.0)
     speed = np.linalg.norm(np.diff(m.root_pos[15:, :2], axis=0), axis=-1).mean() * m.fps
@@ -107,6 +107,7 @@ def test_predict_writes_bvh_and_npz_with_video(run, tiny_corpus, tmp_path):
         predict_motion(run_dir, control="sped=1")
 
 
+@pytest.mark.slow
 def test_export_runs_without_motionlab(run, tmp_path):
     from motionlab.recipes.predictor.tool import export_stepper
     from motionlab.train.engine import load_run
@@ -125,6 +126,7 @@ def test_export_runs_without_motionlab(run, tmp_path):
     assert torch.allclose(nxt, ref, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_from_metrics_prints_causes(run, tmp_path):
     from motionlab.train.tune import from_metrics
 

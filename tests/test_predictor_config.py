@@ -80,6 +80,42 @@ def test_phase_advance_and_harmonics():
     assert o["next"].shape == (5, 141) and torch.isfinite(o["next"]).all()  # a standing phase (w = 0) stays finite
 
 
+def test_phase_rate_from_the_commanded_velocity_and_control_clip():
+    from motionlab.recipes.predictor.model import PHASE, MotionStepper
+
+    torch.manual_seed(0)
+    m = MotionStepper(hidden=32, latent=32, phase_advance=True, phase_harmonics=2, phase_rate="speed",
+                      control_clip=2.0)
+    with torch.no_grad():
+        m.stats_std[PHASE] = torch.tensor([0.6, 0.7, 0.4])
+    x, c = torch.randn(8, 141), torch.randn(8, 6).clamp(-1.5, 1.5)
+
+    def rate(o):  # f = (w f) / w of the predicted soft phase (Hz)
+        raw = o["next"][..., PHASE] * m.stats_std[PHASE] + m.stats_mean[PHASE]
+        return raw[..., 2] / raw[..., 0:2].norm(dim=-1)
+
+    turned = c.clone()
+    turned[:, 2] = 9.0  # a yaw-rate command far beyond the clip
+    o, o_turn, o_state = m(x, x, c), m(x, x, turned), m(x + 0.5 * torch.randn_like(x), x, c)
+    assert torch.allclose(rate(o), rate(o_turn), atol=1e-5) and torch.allclose(rate(o), rate(o_state), atol=1e-5)
+    faster = c.clone()
+    faster[:, 0] += 1.0
+    assert not torch.allclose(rate(o), rate(m(x, x, faster)), atol=1e-4)
+    # beyond the clip the network reads the same command; the yaw-rate output still adds the full one
+    at_clip = c.clone()
+    at_clip[:, 2] = 2.0
+    a, b = m(x, x, turned)["next"], m(x, x, at_clip)["next"]
+    assert torch.allclose(a[:, 3] - b[:, 3], torch.full((8,), 7.0), atol=1e-5)
+    assert torch.allclose(a[:, 4:], b[:, 4:], atol=1e-6) and torch.allclose(a[:, :3], b[:, :3], atol=1e-6)
+    y = x.clone()
+    y[:, 3] = 9.0  # so does the encoder for the state's own yaw rate
+    assert torch.allclose(m.encoder(y, x), m.encoder(torch.cat([y[:, :3], torch.full((8, 1), 2.0), y[:, 4:]], 1), x))
+    with pytest.raises(MotionLabError, match="valid choices: absolute, residual, speed"):
+        validate_config(_cfg("model.phase_rate=fixed"))
+    with pytest.raises(MotionLabError, match="control_clip must be >= 0"):
+        validate_config(_cfg("model.control_clip=-1"))
+
+
 def test_cli_reports_a_bad_schedule(tmp_path, capsys):
     from motionlab.cli import main
 

@@ -10,11 +10,15 @@ Heads: ``pose`` (root tilt + 21 joints, 6D, as a residual), ``root`` (height as 
 and yaw rate as a correction of the commanded ones, so a rollout follows its command and its heading cannot
 drift away from it), ``contact`` (2 logits of the soft contacts), ``phase`` (soft phase and frequency, residual),
 ``gait`` (class logits). The predicted contacts enter the next state as their normalised probabilities.
+With ``phase_rate="speed"`` the step rate ``w f`` is a small MLP of the commanded planar velocity alone
+(times the new confidence ``w``); with ``control_clip`` (and ``yaw_clip``) the network reads the planar
+velocity and yaw rate, of the controls and of the state, clipped to that many std, while the root head still
+adds the full command: a command beyond the training range reads as the nearest one the network knows.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -44,13 +48,26 @@ class MotionEncoder(nn.Module):
     """Stateless MLP: ``(current, current - previous)`` normalised states -> ``latent`` features."""
 
     def __init__(self, state_dim: int = CHARACTER_DIMS, hidden: int = 512, latent: int = 512, layers: int = 2,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, root_clip: Optional[Tuple[float, float, float]] = None) -> None:
         super().__init__()
         self.state_dim = state_dim
         self.net = _mlp([2 * state_dim] + [hidden] * max(layers - 1, 0) + [latent], dropout)
+        self.clipped = root_clip is not None  # planar velocity and yaw rate (channels 1:4) read clipped
+        if self.clipped:
+            self.register_buffer("hi", clip_bounds(state_dim, 1, root_clip), persistent=False)
 
     def forward(self, cur: Tensor, prev: Tensor) -> Tensor:
+        if self.clipped:
+            cur, prev = torch.clamp(cur, -self.hi, self.hi), torch.clamp(prev, -self.hi, self.hi)
         return self.net(torch.cat([cur, cur - prev], dim=-1))
+
+
+def clip_bounds(dims: int, start: int, limits: Tuple[float, float, float]) -> Tensor:
+    """``(dims,)`` upper bounds for a symmetric clip: ``limits`` (planar velocity x, y and yaw rate, in std)
+    at channels ``start:start + 3``, infinite elsewhere."""
+    hi = torch.full((dims,), float("inf"))
+    hi[start:start + 3] = torch.tensor(limits, dtype=torch.float32)
+    return hi
 
 
 class MotionStepper(nn.Module):
@@ -60,15 +77,22 @@ class MotionStepper(nn.Module):
     def __init__(self, state_dim: int = CHARACTER_DIMS, hidden: int = 512, latent: int = 512, encoder_layers: int = 2,
                  trunk_layers: int = 2, dropout: float = 0.0, film_hidden: int = 64, gait_classes: int = 6,
                  pose_velocity: float = 0.0, phase_advance: bool = False, fps: float = 30.0,
-                 pose_residual: bool = True, phase_harmonics: int = 0) -> None:
+                 pose_residual: bool = True, phase_harmonics: int = 0, control_clip: float = 0.0,
+                 phase_rate: str = "residual", yaw_clip: float = 0.0) -> None:
         super().__init__()
+        self.phase_rate = str(phase_rate)
+        c = float(control_clip)
+        limits = (c, c, float(yaw_clip) or c) if c > 0 else None
+        self.control_clip = limits is not None
+        if limits is not None:  # controls: velocity x, y and yaw rate first (not saved: they follow the config)
+            self.register_buffer("control_hi", clip_bounds(CONTROL_DIMS, 0, limits), persistent=False)
         self.phase_harmonics = int(phase_harmonics)
         cond = CONTROL_DIMS + 2 * self.phase_harmonics
         self.pose_residual = bool(pose_residual)
         self.pose_velocity = float(pose_velocity)
         self.phase_advance = bool(phase_advance)
         self.fps = float(fps)
-        self.encoder = MotionEncoder(state_dim, hidden, latent, encoder_layers, dropout)
+        self.encoder = MotionEncoder(state_dim, hidden, latent, encoder_layers, dropout, limits)
         self.film = FiLM(cond, latent, film_hidden)
         self.trunk = _mlp([latent + cond] + [hidden] * trunk_layers, dropout)
         n_pose = POSE.stop - POSE.start
@@ -78,6 +102,8 @@ class MotionStepper(nn.Module):
         for name in ("pose", "root", "phase"):  # start as "repeat the frame": residuals begin at zero
             nn.init.zeros_(self.heads[name].bias)
             self.heads[name].weight.data.mul_(0.1)
+        if self.phase_rate == "speed":  # step rate (Hz) from the commanded planar velocity (normalised) only
+            self.rate = _mlp([2, 32, 1], 0.0, last_act=False)
         self.register_buffer("stats_mean", torch.zeros(state_dim))
         self.register_buffer("stats_std", torch.ones(state_dim))
 
@@ -85,7 +111,11 @@ class MotionStepper(nn.Module):
         """``cur``, ``prev`` ``(..., D)`` normalised states, ``control`` ``(..., 6)`` -> ``next`` (normalised
         state), ``contact_logits``, ``gait_logits``, ``latent``."""
         z = self.encoder(cur, prev)
-        cond = torch.cat([control, self.harmonics(control[..., 3:6])], dim=-1) if self.phase_harmonics else control
+        cond = control
+        if self.control_clip:  # commands beyond the trained range reach the network clipped (the root keeps them)
+            cond = torch.clamp(control, -self.control_hi, self.control_hi)
+        if self.phase_harmonics:
+            cond = torch.cat([cond, self.harmonics(control[..., 3:6])], dim=-1)
         h = self.trunk(torch.cat([self.film(z, cond), cond], dim=-1))
         contact_logits = self.heads["contact"](h)
         contact_norm = (torch.sigmoid(contact_logits) - self.stats_mean[CONTACTS]) / self.stats_std[CONTACTS]
@@ -94,9 +124,24 @@ class MotionStepper(nn.Module):
         if self.pose_velocity:  # the residual is around the pose extrapolated at (a share of) its last velocity
             pose = pose + self.pose_velocity * (cur[..., POSE] - prev[..., POSE])
         phase = self.advance_phase(cur[..., PHASE]) if self.phase_advance else cur[..., PHASE]
+        if self.phase_rate != "residual":  # the step rate is predicted anew every frame, not carried over
+            phase = torch.cat([phase[..., 0:2], torch.zeros_like(phase[..., 2:3])], dim=-1)
+        phase = phase + self.heads["phase"](h)
+        if self.phase_rate == "speed":  # w f = the new confidence x a rate read from the commanded velocity alone
+            phase = torch.cat([phase[..., 0:2], self.speed_rate(phase[..., 0:2], cond[..., 0:2])], dim=-1)
         nxt = torch.cat([cur[..., 0:1] + r[..., 0:1], control[..., 0:3] + r[..., 1:4], pose + self.heads["pose"](h),
-                         contact_norm, phase + self.heads["phase"](h)], dim=-1)
+                         contact_norm, phase], dim=-1)
         return {"next": nxt, "contact_logits": contact_logits, "gait_logits": self.heads["gait"](h), "latent": z}
+
+    def speed_rate(self, phase2: Tensor, velocity: Tensor) -> Tensor:
+        """The normalised ``w f`` channel ``(..., 1)`` for ``phase_rate: speed``: the confidence ``w`` of the
+        normalised ``(w sin, w cos)`` pair ``phase2`` times ``f = softplus(rate(velocity))`` Hz (about 1 Hz at
+        the start), so a command the trunk has never seen (a sharp turn) cannot change the stepping rate."""
+        mean, std = self.stats_mean[PHASE], self.stats_std[PHASE]
+        raw = phase2 * std[0:2] + mean[0:2]
+        w = torch.sqrt((raw * raw).sum(-1, keepdim=True) + 1e-12)
+        f = nn.functional.softplus(self.rate(velocity) + 0.55)
+        return (w * f - mean[2:3]) / std[2:3]
 
     def harmonics(self, phase: Tensor) -> Tensor:
         """``(..., 2K)`` = ``(w sin k phi, w cos k phi)``, k = 1..K, of the normalised soft phase ``(..., 3)``:
@@ -181,7 +226,7 @@ def build_stepper(m, state_dim: int = CHARACTER_DIMS, fps: float = 30.0) -> Moti
     """The stepper of a :class:`~motionlab.recipes.predictor.config.PredictorModelConfig` at ``fps``."""
     return MotionStepper(state_dim, m.hidden, m.latent, m.encoder_layers, m.trunk_layers, m.dropout, m.film_hidden,
                          m.gait_classes, m.pose_velocity, m.phase_advance, fps, m.pose_residual,
-                         m.phase_harmonics)
+                         m.phase_harmonics, m.control_clip, m.phase_rate, m.yaw_clip)
 
 
 def load_encoder_weights(model: MotionStepper, path: str) -> None:
@@ -195,7 +240,7 @@ def load_encoder_weights(model: MotionStepper, path: str) -> None:
     if isinstance(state, dict) and "encoder" in state and isinstance(state["encoder"], dict):
         state = state["encoder"]
     enc = {k[len("encoder."):] if k.startswith("encoder.") else k: v for k, v in state.items()
-           if not k.startswith(("film.", "trunk.", "heads.", "stats_"))}
+           if not k.startswith(("film.", "trunk.", "heads.", "rate.", "stats_"))}
     try:
         model.encoder.load_state_dict(enc, strict=True)
     except RuntimeError as e:

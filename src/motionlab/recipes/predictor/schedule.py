@@ -34,6 +34,7 @@ def _epochs(cfg: PredictorConfig) -> int:
 
 NOISE_PARTS = ("all", "pose")
 FREERUN_MEASURES = ("state", "motion")
+PHASE_RATES = ("residual", "absolute", "speed")
 
 
 def validate_config(cfg: PredictorConfig) -> List[str]:
@@ -45,6 +46,11 @@ def validate_config(cfg: PredictorConfig) -> List[str]:
         raise choices_error("free-run measure", cfg.loss.freerun_measure, FREERUN_MEASURES, place="loss.freerun_measure")
     if t.noise_parts not in NOISE_PARTS:
         raise choices_error("noise part", t.noise_parts, NOISE_PARTS, place="train.noise_parts")
+    if cfg.model.phase_rate not in PHASE_RATES:
+        raise choices_error("phase rate", cfg.model.phase_rate, PHASE_RATES, place="model.phase_rate")
+    if not cfg.model.control_clip >= 0:
+        raise MotionLabError(f"model.control_clip must be >= 0 (0 = off), got {cfg.model.control_clip}",
+                             place="model.control_clip")
     if not (0.0 <= t.tf_min <= 1.0 and 0.0 <= t.tf_max <= 1.0):
         raise MotionLabError(f"tf_max and tf_min must lie in [0, 1], got {t.tf_max}, {t.tf_min}", place="train.tf_max")
     if t.tf_mode != "constant" and t.tf_end_epoch < t.tf_start_epoch:
