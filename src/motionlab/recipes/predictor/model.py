@@ -64,8 +64,8 @@ class MotionEncoder(nn.Module):
 
 def clip_bounds(dims: int, start: int, limits: Tuple[float, float, float]) -> Tensor:
     """``(dims,)`` upper bounds for a symmetric clip: ``limits`` (planar velocity x, y and yaw rate, in std)
-    at channels ``start:start + 3``, infinite elsewhere."""
-    hi = torch.full((dims,), float("inf"))
+    at channels ``start:start + 3``, 1e9 (no clip, and finite for the trainer's buffer check) elsewhere."""
+    hi = torch.full((dims,), 1e9)
     hi[start:start + 3] = torch.tensor(limits, dtype=torch.float32)
     return hi
 
