@@ -245,3 +245,13 @@ def test_baselines():
     assert cv[0, :, 1:4] == pytest.approx(np.tile([1.0, 0.0, 0.2], (3, 1)))
     zv = zero_velocity(prev, cur, 3)
     assert np.all(zv[..., 1:4] == 0) and np.allclose(zv[0, 2, 4:136], cur[0, 4:136])
+
+
+def test_epoch_histories_append_and_a_resumed_epoch_replaces_its_line(tmp_path):
+    from motionlab.recipes.predictor.lightning import write_epoch_metrics
+
+    for epoch, step, v in ((1, 8, 3.0), (2, 16, 2.5), (2, 16, 2.25), (3, 24, 2.0)):  # epoch 2 resumed once
+        write_epoch_metrics(tmp_path, epoch, step, {"teacher": {"GeoDeg": v, "KeyBone/torso/GeoDeg": v / 2}})
+    assert (tmp_path / "metrics" / "teacher" / "GeoDeg.txt").read_text() == "1 8 3\n2 16 2.25\n3 24 2\n"
+    assert (tmp_path / "metrics" / "teacher" / "KeyBone__torso__GeoDeg.txt").read_text().splitlines()[-1] == "3 24 1"
+    assert '"epoch": 3' in (tmp_path / "metrics" / "teacher_ep003.json").read_text()

@@ -271,9 +271,15 @@ def write_epoch_metrics(run_dir: Path, epoch: int, step: int, modes: Dict[str, D
                                                                          indent=1))
         for name, v in values.items():
             path = folder / (name.replace("/", "__") + ".txt")
-            lines = path.read_text().splitlines() if path.is_file() else []
+            line = f"{epoch} {step} {v:.6g}"
+            text = path.read_text() if path.is_file() else ""
+            lines = text.splitlines()
+            if text.endswith("\n") and all(ln.split(" ", 1)[0] != str(epoch) for ln in lines):
+                with open(path, "a", encoding="utf-8") as fh:  # a new epoch: one more line (no whole-file rewrite)
+                    fh.write(line + "\n")
+                continue
             lines = [ln for ln in lines if ln.split(" ", 1)[0] != str(epoch)]  # a resumed epoch replaces its line
-            lines.append(f"{epoch} {step} {v:.6g}")
+            lines.append(line)
             atomic_write_text(path, "\n".join(lines) + "\n")
 
 

@@ -124,11 +124,14 @@ class MotionStepper(nn.Module):
         if self.pose_velocity:  # the residual is around the pose extrapolated at (a share of) its last velocity
             pose = pose + self.pose_velocity * (cur[..., POSE] - prev[..., POSE])
         phase = self.advance_phase(cur[..., PHASE]) if self.phase_advance else cur[..., PHASE]
-        if self.phase_rate != "residual":  # the step rate is predicted anew every frame, not carried over
-            phase = torch.cat([phase[..., 0:2], torch.zeros_like(phase[..., 2:3])], dim=-1)
-        phase = phase + self.heads["phase"](h)
-        if self.phase_rate == "speed":  # w f = the new confidence x a rate read from the commanded velocity alone
-            phase = torch.cat([phase[..., 0:2], self.speed_rate(phase[..., 0:2], cond[..., 0:2])], dim=-1)
+        dphase = self.heads["phase"](h)
+        if self.phase_rate == "residual":
+            phase = phase + dphase
+        else:  # the step rate is predicted anew every frame, not carried over
+            pair = phase[..., 0:2] + dphase[..., 0:2]
+            # speed: w f = the new confidence x a rate read from the commanded velocity alone
+            rate = self.speed_rate(pair, cond[..., 0:2]) if self.phase_rate == "speed" else dphase[..., 2:3]
+            phase = torch.cat([pair, rate], dim=-1)
         nxt = torch.cat([cur[..., 0:1] + r[..., 0:1], control[..., 0:3] + r[..., 1:4], pose + self.heads["pose"](h),
                          contact_norm, phase], dim=-1)
         return {"next": nxt, "contact_logits": contact_logits, "gait_logits": self.heads["gait"](h), "latent": z}
