@@ -49,7 +49,13 @@ class TextConfig:
 
 @dataclass
 class T2MModelConfig:
-    """The transformer denoiser (:class:`motionlab.recipes.t2m.model.T2MDenoiser`)."""
+    """The transformer denoiser (:class:`motionlab.recipes.t2m.model.T2MDenoiser`).
+
+    ``root_repr``: the layout the diffusion runs in. ``rate`` is the 263-d HumanML3D layout, whose channel 0 is
+    the root's yaw rate, integrated over the window into the heading; ``absolute`` replaces it by each frame's
+    cumulative heading (rad, 0 at the window's first frame; :func:`motionlab.recipes.t2m.data.absolute_heading`,
+    normalisation statistics of that layout), converted at the data boundary, so every frame's heading is
+    denoised directly instead of accumulating the small rate errors of each sampling step."""
 
     dim: int = 256  # transformer width
     layers: int = 4  # transformer layers of the denoiser
@@ -59,6 +65,7 @@ class T2MModelConfig:
     patch: int = 1  # consecutive frames per transformer token (2 halves the sequence)
     smooth: int = 0  # kernel of a learned per-channel temporal filter on the output (0 = none; odd, e.g. 5)
     blend: bool = False  # patch > 1: tokens predict overlapping frames cross-faded at patch borders (no steps)
+    root_repr: str = "rate"  # rate: HumanML3D's root yaw-rate channel | absolute: each frame's heading (rad)
     text: TextConfig = field(default_factory=TextConfig)
 
 

@@ -30,6 +30,62 @@ from motionlab.io import humanml3d as hml
 from motionlab.recipes.t2m.config import T2MDataConfig
 
 STREAM = "humanml3d"
+ROOT_REPRS = ("rate", "absolute")
+
+
+def absolute_heading(features):
+    """Features ``(..., T, 263)`` with the root yaw-rate channel 0 replaced by the cumulative heading (rad, 0 at
+    the first frame, the yaw :func:`motionlab.io.humanml3d.recover_root` integrates): each frame carries its own
+    heading instead of a rate summed over the window. Numpy in, numpy out; torch keeps the graph."""
+    was_np = not isinstance(features, torch.Tensor)
+    x = torch.as_tensor(features)
+    theta, _ = hml.recover_root(x[..., :4])
+    out = torch.cat([theta[..., None].to(x.dtype), x[..., 1:]], -1)
+    return out.numpy() if was_np else out
+
+
+def rate_heading(features):
+    """The inverse of :func:`absolute_heading`: the yaw-rate channel (half the heading step to the next frame)
+    from the cumulative heading; the last frame, which has no next, repeats the previous rate."""
+    was_np = not isinstance(features, torch.Tensor)
+    x = torch.as_tensor(features)
+    theta = x[..., 0]
+    half = 0.5 * (theta[..., 1:] - theta[..., :-1])
+    half = torch.cat([half, half[..., -1:] if half.shape[-1] else torch.zeros_like(theta)], -1)
+    out = torch.cat([half[..., None], x[..., 1:]], -1)
+    return out.numpy() if was_np else out
+
+
+class RootCodec:
+    """The normaliser of a run with ``model.root_repr=absolute``: ``normalize`` takes raw 263-d features of one
+    window and returns the model's normalised absolute-heading features, ``denormalize`` the reverse (so every
+    caller of a run's normaliser keeps seeing the 263-d HumanML3D layout). ``inner``: the statistics of the
+    absolute-heading features."""
+
+    def __init__(self, inner: Normalizer) -> None:
+        self.inner = inner
+        self.mean, self.std = inner.mean, inner.std
+
+    def normalize(self, x):
+        return self.inner(absolute_heading(x))
+
+    __call__ = normalize
+
+    def denormalize(self, x):
+        return rate_heading(self.inner.denormalize(x))
+
+    def shift_heading(self, x, delta):
+        """Normalised features ``x (B, T, 263)`` turned by ``delta (B,)`` rad (added to every frame's heading)."""
+        x = x.clone()
+        x[..., 0] = x[..., 0] + delta[:, None] / float(self.inner.std[0])
+        return x
+
+    def heading(self, x):
+        """``(B, T)`` heading (rad) of normalised features."""
+        return x[..., 0] * float(self.inner.std[0]) + float(self.inner.mean[0])
+
+    def save(self, path) -> None:
+        self.inner.save(path)
 
 
 @dataclass
@@ -177,8 +233,12 @@ def collate(items):
 class CaptionData:
     """All splits of captioned windows with their statistics (the base of both recipes' data modules)."""
 
-    def __init__(self, cfg: T2MDataConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: T2MDataConfig, root_repr: str = "rate") -> None:
+        if root_repr not in ROOT_REPRS:
+            from motionlab.errors import choices_error
+
+            raise choices_error("root representation", root_repr, ROOT_REPRS, place="model.root_repr")
+        self.cfg, self.root_repr = cfg, root_repr
         self.clips = load_clips(cfg)
         self.index: Dict[str, np.ndarray] = {}
         for split in SPLITS:
@@ -197,8 +257,20 @@ class CaptionData:
         if given is not None:
             self.normalizer = Normalizer(given[0], np.maximum(given[1], 1e-6).astype(np.float32))
         else:
-            train = np.concatenate([self.clips[c].features[s:s + n] for c, s, n in self.index["train"]])
+            train = np.concatenate([self._model_features(c, s, n) for c, s, n in self.index["train"]])
             self.normalizer = Normalizer.fit(train)
+        if root_repr == "absolute":
+            if given is not None:  # the folder's statistics are of the rate layout: refit channel 0
+                theta = np.concatenate([self._model_features(c, s, n)[:, 0] for c, s, n in self.index["train"]])
+                mean, std = given[0].astype(np.float32).copy(), np.maximum(given[1], 1e-6).astype(np.float32)
+                mean[0], std[0] = theta.mean(), max(float(theta.std()), 1e-2)
+                self.normalizer = Normalizer(mean, std)
+            self.normalizer = RootCodec(self.normalizer)
+
+    def _model_features(self, c: int, s: int, n: int) -> np.ndarray:
+        """Raw features of one window in the layout the model sees (``root_repr``)."""
+        x = self.clips[c].features[s:s + n]
+        return absolute_heading(x) if self.root_repr == "absolute" else x
 
     def difference_scales(self) -> Tuple[np.ndarray, np.ndarray]:
         """``(velocity, acceleration)`` per-channel mean squares ``(263,)`` of the first and second time
@@ -206,7 +278,7 @@ class CaptionData:
         and acceleration loss terms dimensionless, as the normalisation makes the MSE term."""
         d1, d2, n1, n2 = 0.0, 0.0, 0, 0
         for c, s, n in self.index["train"]:
-            x = self.normalizer(self.clips[c].features[s:s + n]).astype(np.float64)
+            x = self.normalizer(self.clips[c].features[s:s + n]).astype(np.float64)  # model layout
             v, a = np.diff(x, 1, 0), np.diff(x, 2, 0)
             d1, d2, n1, n2 = d1 + (v ** 2).sum(0), d2 + (a ** 2).sum(0), n1 + len(v), n2 + len(a)
         return (np.asarray(d1 / max(n1, 1), np.float32), np.asarray(d2 / max(n2, 1), np.float32))
@@ -253,7 +325,7 @@ class CaptionDataModule(L.LightningDataModule):
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self.data is None:
-            self.data = CaptionData(self.cfg.data)
+            self.data = CaptionData(self.cfg.data, getattr(self.cfg.model, "root_repr", "rate"))
 
     def train_dataloader(self):
         return self.data.loader("train", seed=self.cfg.train.seed)

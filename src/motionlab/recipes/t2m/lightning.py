@@ -64,7 +64,7 @@ class T2MModule(RecipeModule):
         text = self.model.encode_text(batch["text"])
         pred = self.model(x_t, t, text, mask, drop)
         scale = (self.vel_scale, self.acc_scale) if self.cfg.loss.difference_scale == "data" else None
-        terms = t2m_losses(pred, x0, mask, self.mean, self.std, self.cfg.data.fps, scale)
+        terms = t2m_losses(pred, x0, mask, self.mean, self.std, self.cfg.data.fps, scale, self.cfg.model.root_repr)
         total = weighted_total(terms, self.cfg.loss)
         self.log_losses({"loss": total, **{k: terms[k] for k in LOSS_TERMS}}, prefix, batch_size=B)
         return total

@@ -176,7 +176,8 @@ def bone_lengths(pos: torch.Tensor) -> torch.Tensor:
 
 def t2m_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, mean: torch.Tensor,
                std: torch.Tensor, fps: float,
-               diff_scale: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> Dict[str, torch.Tensor]:
+               diff_scale: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+               root_repr: str = "rate") -> Dict[str, torch.Tensor]:
     """Every loss term (unweighted) of a batch of predicted and true normalised x0 ``(B, T, 263)``.
 
     ``mask (B, T)`` marks valid frames; ``diff_scale``: per-channel mean squares ``(263,)`` of the data's
@@ -190,7 +191,9 @@ def t2m_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, mea
     every frame's bone lengths against the clip's true (valid-frame mean) lengths; ``foot`` is the mean
     squared speed (m/s) of the ankles and feet in the frames where the true contact channels say contact;
     ``heading`` is the mean squared error (rad^2) of the world yaw of every frame integrated from the yaw-rate
-    channel (:func:`motionlab.io.humanml3d.recover_root`, 0 at the first frame).
+    channel (:func:`motionlab.io.humanml3d.recover_root`, 0 at the first frame). ``root_repr="absolute"``:
+    channel 0 holds the cumulative heading (:func:`motionlab.recipes.t2m.data.absolute_heading`) and is turned
+    back into the rate before the joints are recovered.
     """
     out: Dict[str, torch.Tensor] = {}
     out["mse"] = _masked_mean((pred - target) ** 2, mask)
@@ -209,6 +212,10 @@ def t2m_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, mea
     with torch.autocast(device_type=pred.device.type, enabled=False):
         p = pred.float() * std.float() + mean.float()
         g = target.float() * std.float() + mean.float()
+        if root_repr == "absolute":
+            from motionlab.recipes.t2m.data import rate_heading
+
+            p, g = rate_heading(p), rate_heading(g)
         # padded frames hold the mean; zero their root steps so they cannot move the valid frames' root
         p = p * mask[..., None].float()
         pos_p, pos_g = hml.recover_from_ric(p), hml.recover_from_ric(g * mask[..., None].float())

@@ -62,6 +62,10 @@ def load_generator(run_dir: PathLike) -> Generator:
     norm = run.stats.get("humanml3d")
     if norm is None:
         raise MotionLabError("run folder has no normalization_humanml3d.npz", file=run_dir)
+    if getattr(run.cfg.model, "root_repr", "rate") == "absolute":
+        from motionlab.recipes.t2m.data import RootCodec
+
+        norm = RootCodec(norm)
     model = run.module.model.eval()
     gen = Generator(run_dir, run.cfg, model, norm, bool(run.ema))
     _LOADED[key] = gen
@@ -101,17 +105,24 @@ def generate_normalised(gen: Generator, texts: List[str], num_frames: int, steps
     B, F = len(texts), gen.model.feature_dim
     out = torch.zeros(B, num_frames, F)
     seams: List[int] = []
+    # absolute headings are relative to each window's first frame: the overlap is turned to start at 0 before
+    # in-painting and the new window turned back to continue the previous one
+    absolute = hasattr(gen.normalizer, "shift_heading")
     for k, (start, length) in enumerate(_window_plan(num_frames, cfg.data.window, overlap)):
         known = mask = None
+        turn = torch.zeros(B)
         if k > 0:
             ov = min(overlap, num_frames - start)
             known = torch.zeros(B, length, F)
             known[:, :ov] = out[:, start:start + ov]
+            if absolute:
+                turn = gen.normalizer.heading(out[:, start])
+                known[:, :ov] = gen.normalizer.shift_heading(known[:, :ov], -turn)
             mask = torch.zeros(B, length, dtype=torch.bool)
             mask[:, :ov] = True
             seams.append(start + ov)
         x = sample(gen.model, sched, texts, length, steps, guidance, g, known, mask).cpu()
-        out[:, start:start + length] = x
+        out[:, start:start + length] = gen.normalizer.shift_heading(x, turn) if absolute and k > 0 else x
     return out, [s for s in seams if s < num_frames]
 
 
