@@ -1,6 +1,8 @@
 """The domain-adaptation pieces of the ``recover`` recipe: the alternating sampler, augmented views and
-their inverses, pseudo-labels with their confidence, the moving threshold, the discriminator's inputs and
-the implausible motion it learns to reject, and the unlabelled-target losses (re-projection, bone length).
+their inverses, pseudo-labels with their confidence, the moving threshold and rank selection, the camera
+tilt refitted to a window's 2D (:func:`fit_view`, also used at inference), the discriminator's inputs and
+the implausible motion it learns to reject, and the unlabelled-target losses (re-projection, bone length,
+the source's bone lengths, agreement of the camera-frame and gravity-aligned heads).
 """
 
 from __future__ import annotations

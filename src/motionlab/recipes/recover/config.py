@@ -98,6 +98,7 @@ class RecoverAdaptConfig:
     synthetic_weight: float = 1.0  # weight of the supervised source loss (every step)
     real_weight: float = 1.0  # weight of all unlabelled target terms together
     discriminator_weight: float = 0.1  # adversarial term of the lifter (least squares; the discriminator's own loss has weight 1)
+    adversarial: str = "non_saturating"  # the lifter's term: "least_squares" (sigmoid(D) - 1)^2 or "non_saturating" -log sigmoid(D)
     disc_target_fakes: bool = True  # also train the discriminator on the lifter's target predictions (so its score is not saturated on them)
     use_discriminator: bool = True  # train the motion discriminator and use its adversarial term and scores
     use_pseudo_labels: bool = True  # train on confidence-selected pseudo-labels of the target windows
@@ -152,3 +153,4 @@ class RecoverConfig:
 ARCHS: List[str] = ["tcn", "transformer"]
 FOCALS: List[str] = ["diagonal", "known"]
 SELECTIONS: List[str] = ["rank", "absolute"]
+ADVERSARIAL: List[str] = ["least_squares", "non_saturating"]

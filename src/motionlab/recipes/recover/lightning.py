@@ -29,7 +29,7 @@ from motionlab.nn.discriminators import MotionDiscriminator
 from motionlab.recipes.recover import adapt as A
 from motionlab.recipes.recover import geometry as G
 from motionlab.errors import choices_error
-from motionlab.recipes.recover.config import SELECTIONS, RecoverConfig
+from motionlab.recipes.recover.config import ADVERSARIAL, SELECTIONS, RecoverConfig
 from motionlab.recipes.recover.inputs import TargetInputModel, TiltBank, randomise_confidence, review_source, window_pitch
 from motionlab.recipes.recover.model import build_lifter
 from motionlab.train.module import RecipeModule
@@ -153,8 +153,14 @@ class RecoverModule(RecipeModule):
                 total = total + a.real_weight * real_loss
                 logs.update(tlogs)
                 logs["real_loss"] = real_loss
-                if use_d:  # least-squares form: bounded, so a confident discriminator cannot swamp the lifter
-                    adv = ((torch.sigmoid(self._disc_frozen(A.disc_features(tout, self.fps))) - 1) ** 2).mean()
+                if use_d:
+                    logit = self._disc_frozen(A.disc_features(tout, self.fps))
+                    if a.adversarial == "least_squares":  # bounded, but no gradient once the critic is sure
+                        adv = ((torch.sigmoid(logit) - 1) ** 2).mean()
+                    elif a.adversarial == "non_saturating":  # -log D: still pulls when the critic is sure
+                        adv = F.softplus(-logit).mean()
+                    else:
+                        raise choices_error("adapt.adversarial", a.adversarial, ADVERSARIAL)
                     total = total + a.discriminator_weight * adv
                     logs["discriminator_adv_loss"] = adv
                     if a.disc_target_fakes:
