@@ -1,5 +1,5 @@
-"""The character-motion predictor: a tiny run trained once (module fixture, about a minute on 2 cores, so those
-tests are ``slow``) must learn, free-run, follow its commands, write its histories, and beat the zero- and
+"""The character-motion predictor: a tiny run trained once (module fixture, about a minute on 2 cores, shared by
+the tests below) must learn, free-run, follow its commands, write its histories, and beat the zero- and
 constant-velocity baselines on held-out locomotion at every horizon."""
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ def run(tiny_corpus, tmp_path_factory):
 HORIZONS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0)
 
 
-@pytest.mark.slow
 def test_free_run_beats_both_baselines_at_every_horizon(run):
     _, m = run
     for metric in ("YawAbsDeg", "RootVelMAE"):
@@ -52,7 +51,6 @@ def test_free_run_beats_both_baselines_at_every_horizon(run):
         assert m[f"free_GeoDeg@{h:g}s"] < m[f"zero_velocity_GeoDeg@{h:g}s"], (h, m)
 
 
-@pytest.mark.slow
 def test_free_run_teacher_gap_and_control_following(run):
     _, m = run
     assert m["teacher_GeoDeg"] < m["zero_velocity_GeoDeg@0.1s"]
@@ -60,7 +58,6 @@ def test_free_run_teacher_gap_and_control_following(run):
     assert m["control_speed_error_rel"] < 0.10
 
 
-@pytest.mark.slow
 def test_histories_and_horizon_plot(run):
     run_dir, _ = run
     metrics = run_dir / "metrics"
@@ -82,7 +79,6 @@ def test_histories_and_horizon_plot(run):
     assert tf[0] == 1.0 and tf[-1] == 0.0
 
 
-@pytest.mark.slow
 def test_predict_writes_bvh_and_npz_with_video(run, tiny_corpus, tmp_path):
     from motionlab.data.synth.corpus import load_corpus
     from motionlab.io.bvh import read_bvh
@@ -107,7 +103,6 @@ def test_predict_writes_bvh_and_npz_with_video(run, tiny_corpus, tmp_path):
         predict_motion(run_dir, control="sped=1")
 
 
-@pytest.mark.slow
 def test_export_runs_without_motionlab(run, tmp_path):
     from motionlab.recipes.predictor.tool import export_stepper
     from motionlab.train.engine import load_run
@@ -126,7 +121,6 @@ def test_export_runs_without_motionlab(run, tmp_path):
     assert torch.allclose(nxt, ref, atol=1e-5)
 
 
-@pytest.mark.slow
 def test_from_metrics_prints_causes(run, tmp_path):
     from motionlab.train.tune import from_metrics
 
