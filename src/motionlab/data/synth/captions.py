@@ -14,7 +14,7 @@ _GESTURE_PHRASES = {
     "big": "spreading their arms on 'big'", "small": "bringing their hands together on 'small'",
     "no": "shaking their head on 'no'", "yes": "nodding on 'yes'", "you": "pointing forward on 'you'",
     "I": "touching their chest on 'I'", "here": "pointing down on 'here'", "there": "pointing away on 'there'",
-    "think": "raising a hand to their head on 'think'", "maybe": "shrugging on 'maybe'",
+    "think": "raising a hand to their chin on 'think'", "maybe": "shrugging on 'maybe'",
 }
 
 
