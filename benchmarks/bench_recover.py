@@ -95,7 +95,7 @@ def main() -> None:
     x = torch.randn(B, pad_t, 17, 2)
     vbatch = _fps(lambda: vp(x), B * T, args.repeats)
     vsingle = _fps(lambda: vp(x[:1]), T, args.repeats)
-    rows.append((f"VideoPose3D-shaped (243-frame receptive field)", n, vbatch, vsingle))
+    rows.append(("VideoPose3D-shaped (243-frame receptive field)", n, vbatch, vsingle))
     print(f"recover inference, {args.threads} CPU threads, {B} tracks x {T} frames")
     print(f"{'model':52s} {'params':>10s} {'batch fps':>12s} {'1-track fps':>12s}")
     for name, n, b, s in rows:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from motionlab.errors import MotionLabError
 from motionlab.nn.conv import ResBlock1D, ResNetDecoder, ResNetEncoder, SimpleDecoder, SimpleEncoder

@@ -132,7 +132,7 @@ def disguise(m: Motion, names: dict, scale: float = 1.0, insert: dict = None, se
         apose = Rotation.from_euler("x", [[45.0], [-45.0]], degrees=True).as_matrix()
         C[[16, 17]] = apose @ C[[16, 17]]
     L = quat_to_matrix(m.local_quat)
-    src_names, src_parents, src_offsets, frames, local = [], [], [], [], []
+    src_names, src_parents, src_offsets, local = [], [], [], []
     where = {}
     for j, smpl in enumerate(SMPL22_NAMES):
         p = SMPL22_PARENTS[j]
@@ -360,7 +360,6 @@ def test_upright_walk_stays_upright_on_every_rig(walk, kind, tmp_path):
     src = read_bvh(tmp_path / f"{kind}.bvh", units=units)
     out = to_smpl22(src)
     mapping = out.meta["smpl22_mapping"]
-    si = [src.skeleton.index(mapping[n]) for n in SMPL22_NAMES if n in mapping]
     sp, _ = src.fk()
     tp, tw = out.fk()
     wp, ww = walk.fk()

@@ -6,7 +6,6 @@ freshly built FiLM layer is the identity and conditioning is learned from there.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 

@@ -14,7 +14,7 @@ of the tree (10 steps in Python whatever the number of frames).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import List, Tuple, Union
+from typing import TYPE_CHECKING, List, Tuple, Union
 
 import numpy as np
 import torch
@@ -37,6 +37,10 @@ Array = Union[np.ndarray, torch.Tensor]
 #: :data:`~motionlab.robots.g1.G1_BODY_NAMES`; MuJoCo body id minus one) or ``"isaac"``
 #: (BeyondMimic, breadth-first, :data:`~motionlab.robots.g1.ISAAC_BODY_NAMES`).
 BODY_ORDERS = ("mujoco", "isaac")
+
+if TYPE_CHECKING:  # annotations only (runtime imports stay inside the functions)
+    from motionlab.core.motion import Motion
+    from motionlab.core.skeleton import Skeleton
 
 
 @lru_cache(maxsize=None)

@@ -13,7 +13,7 @@ about the body's left axis, positive yaw turns left).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 import numpy as np
