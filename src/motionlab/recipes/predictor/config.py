@@ -70,7 +70,7 @@ class PredictorModelConfig:
     pose_residual: bool = True  # pose head: a change of the current pose (true) or the pose itself (false)
     pose_velocity: float = 0.0  # pose residual around cur + k (cur - prev): 0 = around the current pose, 1 = constant velocity
     phase_advance: bool = False  # turn the soft phase by its own frequency every frame (the head adds a correction)
-    phase_rate: str = "residual"  # residual (the head changes the step rate w f) | absolute (the head predicts it anew every frame)
+    phase_rate: str = "residual"  # residual (the head changes the step rate w f) | absolute (the head predicts it anew every frame) | speed (an MLP of the commanded velocity alone)
     control_clip: float = 0.0  # > 0: the network reads planar velocity and yaw rate (commands and state) clipped to +-this many std; the root head still adds the full command
     yaw_clip: float = 0.0  # the yaw rate's own clip (std) when > 0, else control_clip's
     pretrained_encoder: str = ""  # encoder weights (encoder.pt of a predictor_pretrain run, or any run's export)

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from motionlab.data.character_state import CHARACTER_DIMS, LAYOUT
+from motionlab.errors import choices_error
 from motionlab.nn.film import FiLM
 
 CONTROL_DIMS = 6
@@ -31,6 +32,9 @@ POSE = slice(LAYOUT["tilt"][0], LAYOUT["joints"][1])
 ROOT = slice(0, 4)
 CONTACTS = slice(*LAYOUT["contacts"])
 PHASE = slice(LAYOUT["phase"][0], LAYOUT["freq"][1])
+
+#: how the phase head sets the step rate ``w f`` (``model.phase_rate``)
+PHASE_RATES = ("residual", "absolute", "speed")
 
 
 def _mlp(sizes: List[int], dropout: float, last_act: bool = True) -> nn.Sequential:
@@ -80,6 +84,8 @@ class MotionStepper(nn.Module):
                  pose_residual: bool = True, phase_harmonics: int = 0, control_clip: float = 0.0,
                  phase_rate: str = "residual", yaw_clip: float = 0.0) -> None:
         super().__init__()
+        if phase_rate not in PHASE_RATES:
+            raise choices_error("phase rate", phase_rate, PHASE_RATES, place="phase_rate")
         self.phase_rate = str(phase_rate)
         c = float(control_clip)
         limits = (c, c, float(yaw_clip) or c) if c > 0 else None

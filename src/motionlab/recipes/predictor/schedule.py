@@ -16,6 +16,7 @@ from typing import Dict, List, Tuple
 from motionlab.errors import MotionLabError, choices_error
 from motionlab.recipes.predictor.config import PredictorConfig
 from motionlab.recipes.predictor.losses import LOSS_GROUPS, LOSS_TERMS
+from motionlab.recipes.predictor.model import PHASE_RATES
 from motionlab.train.config import StageConfig
 
 log = logging.getLogger("motionlab.predictor")
@@ -34,7 +35,6 @@ def _epochs(cfg: PredictorConfig) -> int:
 
 NOISE_PARTS = ("all", "pose")
 FREERUN_MEASURES = ("state", "motion")
-PHASE_RATES = ("residual", "absolute", "speed")
 
 
 def validate_config(cfg: PredictorConfig) -> List[str]:
