@@ -128,6 +128,34 @@ def test_inpainting_keeps_known_frames_and_guidance_is_used():
     assert not torch.allclose(a, b)
 
 
+def test_heading_channel_is_guided_at_its_own_scale():
+    """``diffusion.heading_guidance``: channel 0 (the root heading) mixes the conditional and unconditional x0 at
+    its own scale (1: the conditional prediction), every other channel at ``guidance``; the generator takes the
+    scale from the config and never above ``--guidance``."""
+    from types import SimpleNamespace
+
+    from motionlab.recipes.t2m.model import T2MDenoiser, guided_x0
+    from motionlab.recipes.t2m.tool import heading_scale
+
+    torch.manual_seed(0)
+    model = T2MDenoiser(dim=32, layers=1, heads=4, ff=64, text={"kind": "hash", "dim": 16}).eval()
+    for p in model.out.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    x, t = torch.randn(2, 12, model.feature_dim), torch.tensor([500, 300])
+    text, mask = model.encode_text(["a person turns left", "a person runs"]), torch.ones(2, 12, dtype=torch.bool)
+    with torch.no_grad():
+        cond = model(x, t, text, mask)
+        uncond = model(x, t, text, mask, torch.ones(2, dtype=torch.bool))
+        both = guided_x0(model, x, t, text, mask, 2.5)
+        own = guided_x0(model, x, t, text, mask, 2.5, heading_guidance=1.0)
+    assert torch.allclose(both, uncond + 2.5 * (cond - uncond), atol=1e-5)
+    assert torch.allclose(own[..., 0], cond[..., 0], atol=1e-5) and not torch.allclose(both[..., 0], cond[..., 0])
+    assert torch.allclose(own[..., 1:], both[..., 1:], atol=1e-5)
+    assert heading_scale(SimpleNamespace(diffusion=SimpleNamespace(heading_guidance=1.0)), 2.5) == 1.0
+    assert heading_scale(SimpleNamespace(diffusion=SimpleNamespace(heading_guidance=-1.0)), 2.5) == 2.5
+    assert heading_scale(SimpleNamespace(diffusion=SimpleNamespace(heading_guidance=2.0)), 1.0) == 1.0
+
+
 def test_generate_any_length_and_the_command_line(runs, tmp_path):
     from motionlab.recipes.t2m.tool import generate, generate_normalised, load_generator
 
@@ -287,3 +315,55 @@ def test_absolute_heading_layout_round_trips_and_starts_every_window_at_zero(dat
     assert absd.normalizer.std[0] > 10 * data.normalizer.std[0]  # headings spread far wider than rates
     with pytest.raises(Exception, match="absolute"):
         CaptionData(_cfg(overrides=[f"data.root={tiny_corpus}"]).data, "yaw")
+
+
+def _fake_humanml3d(root: Path, clips) -> Path:
+    """A HumanML3D folder as distributed (features, joints, captions, split files, Mean/Std of the rate layout)
+    made of corpus clips' 263-d features; the first clip is the test split, the rest training."""
+    from motionlab.io import humanml3d as hml
+
+    for d in ("new_joint_vecs", "new_joints", "texts"):
+        (root / d).mkdir(parents=True)
+    ids = [f"{i:06d}" for i in range(len(clips))]
+    for cid, c in zip(ids, clips):
+        np.save(root / "new_joint_vecs" / f"{cid}.npy", c.features.astype(np.float32))
+        np.save(root / "new_joints" / f"{cid}.npy", hml.recover_from_ric(c.features).astype(np.float32))
+        (root / "texts" / f"{cid}.txt").write_text(f"{c.captions[0]}#a/DET person/NOUN#0.0#0.0\n")
+    allf = np.concatenate([c.features for c in clips])
+    np.save(root / "Mean.npy", allf.mean(0).astype(np.float32))
+    np.save(root / "Std.npy", (allf.std(0) + 0.01).astype(np.float32))
+    (root / "train.txt").write_text("\n".join(ids[1:]) + "\n")
+    (root / "val.txt").write_text("")
+    (root / "test.txt").write_text(ids[0] + "\n")
+    return root
+
+
+def test_absolute_heading_refits_a_humanml3d_folders_statistics(data, tmp_path):
+    """A HumanML3D folder's ``Mean.npy``/``Std.npy`` are of the rate layout: with ``model.root_repr=absolute``
+    channel 0's mean and std are refit to the training windows' cumulative headings and every other channel keeps
+    the folder's; the codec turns the model's layout back into features with the same joints."""
+    from motionlab.io import humanml3d as hml
+    from motionlab.recipes.t2m.data import CaptionData, RootCodec, absolute_heading
+
+    turning = sorted(data.clips, key=lambda c: -abs(float(hml.recover_root(c.features)[0][-1])))[:4]
+    root = _fake_humanml3d(tmp_path / "HumanML3D", turning)
+    over = [f"data.root={root}", "data.window=40", "data.stride=20", "data.min_frames=24"]
+    rate = CaptionData(_cfg(overrides=over).data, "rate")
+    absd = CaptionData(_cfg(overrides=over).data, "absolute")
+    mean, std = np.load(root / "Mean.npy"), np.load(root / "Std.npy")
+    assert np.allclose(rate.normalizer.mean, mean) and np.allclose(rate.normalizer.std, std)
+    assert isinstance(absd.normalizer, RootCodec)
+    assert np.allclose(absd.normalizer.mean[1:], mean[1:]) and np.allclose(absd.normalizer.std[1:], std[1:])
+    theta = np.concatenate([absolute_heading(absd.clips[c].features[s:s + n])[:, 0]
+                            for c, s, n in absd.index["train"]])
+    assert abs(theta).max() > 0.5  # the clips turn: the refit is of real headings, not zeros
+    assert absd.normalizer.mean[0] == pytest.approx(theta.mean(), abs=1e-5)
+    assert absd.normalizer.std[0] == pytest.approx(theta.std(), rel=1e-4)
+    assert absd.normalizer.std[0] > 10 * std[0]
+    ds = absd.dataset("test")
+    for i in range(len(ds)):
+        item, raw = ds[i], ds.raw(i)
+        n = item["length"]
+        assert float(absd.normalizer.heading(item["motion"][None, :1])[0, 0]) == pytest.approx(0.0, abs=1e-5)
+        back = absd.normalizer.denormalize(item["motion"][:n].numpy())
+        assert np.allclose(hml.recover_from_ric(back), hml.recover_from_ric(raw), atol=1e-3)

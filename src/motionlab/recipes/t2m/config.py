@@ -91,7 +91,12 @@ class T2MLossConfig:
 
 @dataclass
 class DiffusionConfig:
-    """``diffusers`` schedulers with ``prediction_type="sample"`` (the network predicts x0)."""
+    """``diffusers`` schedulers with ``prediction_type="sample"`` (the network predicts x0).
+
+    ``heading_guidance``: classifier-free guidance extrapolates each channel past the conditional prediction by
+    ``guidance``; on the root heading that extrapolation is the turn angle itself (a turn prompt at guidance 2.5
+    turned about 30 deg further than the conditional model, more the better the model has learned the text),
+    so channel 0 has its own scale, 1 (the conditional prediction) by default; -1 uses ``guidance``."""
 
     train_steps: int = 1000  # diffusion timesteps of the training schedule
     beta_schedule: str = "squaredcos_cap_v2"  # the cosine schedule
@@ -99,6 +104,7 @@ class DiffusionConfig:
     sampler: str = "ddim"  # ddim | ddpm
     sample_steps: int = 50  # DDIM steps (DDPM always uses train_steps)
     guidance: float = 2.5  # classifier-free guidance scale (1 = conditional only)
+    heading_guidance: float = 1.0  # guidance scale of channel 0, the root heading (or yaw rate); -1 = guidance
 
 
 @dataclass
@@ -115,6 +121,7 @@ class T2MEvalConfig:
 
     evaluator: str = ""  # a t2m_evaluator run folder (``motionlab eval --evaluator`` overrides it)
     replications: int = 20  # repetitions of each metric (mean +- 95% interval)
+    stride: int = 0  # frames between held-out window starts (0 = data.stride; smaller: more, overlapping windows)
     steps: int = 0  # DDIM steps while evaluating (0: diffusion.sample_steps)
     batch: int = 32  # R-precision batch
     diversity_pairs: int = 300  # random pairs of generated motions for Diversity

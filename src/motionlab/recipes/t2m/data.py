@@ -240,18 +240,7 @@ class CaptionData:
             raise choices_error("root representation", root_repr, ROOT_REPRS, place="model.root_repr")
         self.cfg, self.root_repr = cfg, root_repr
         self.clips = load_clips(cfg)
-        self.index: Dict[str, np.ndarray] = {}
-        for split in SPLITS:
-            rows = []
-            for ci, c in enumerate(self.clips):
-                if c.split != split:
-                    continue
-                T = len(c.features)
-                if T <= cfg.window:
-                    rows.append((ci, 0, T))
-                else:
-                    rows.extend((ci, int(s), cfg.window) for s in window_starts(T, cfg.window, cfg.stride))
-            self.index[split] = np.array(rows, np.int64).reshape(-1, 3)
+        self.index: Dict[str, np.ndarray] = {split: self.split_index(split) for split in SPLITS}
         root = Path(cfg.root) if cfg.root else None
         given = hml.read_mean_std(root) if root is not None and hml.is_humanml3d(root) else None
         if given is not None:
@@ -266,6 +255,21 @@ class CaptionData:
                 mean[0], std[0] = theta.mean(), max(float(theta.std()), 1e-2)
                 self.normalizer = Normalizer(mean, std)
             self.normalizer = RootCodec(self.normalizer)
+
+    def split_index(self, split: str, stride: Optional[int] = None) -> np.ndarray:
+        """``(N, 3)`` rows ``(clip, start, length)`` of the windows of ``split``: ``data.window`` frames every
+        ``stride`` frames (default ``data.stride``); a clip no longer than a window is one window."""
+        W, stride = self.cfg.window, int(stride or self.cfg.stride)
+        rows = []
+        for ci, c in enumerate(self.clips):
+            if c.split != split:
+                continue
+            T = len(c.features)
+            if T <= W:
+                rows.append((ci, 0, T))
+            else:
+                rows.extend((ci, int(s), W) for s in window_starts(T, W, stride))
+        return np.array(rows, np.int64).reshape(-1, 3)
 
     def _model_features(self, c: int, s: int, n: int) -> np.ndarray:
         """Raw features of one window in the layout the model sees (``root_repr``)."""
@@ -286,14 +290,13 @@ class CaptionData:
     def train_captions(self) -> List[str]:
         return [t for c in self.clips if c.split == "train" for t in c.captions]
 
-    def dataset(self, split: str, random_caption: bool = True) -> CaptionWindows:
-        """Windows of ``split``: ``train``, ``val``, ``test`` or ``heldout`` (val and test together)."""
-        if split == "heldout":
-            index = np.concatenate([self.index["val"], self.index["test"]])
-        elif split in SPLITS:
-            index = self.index[split]
-        else:
+    def dataset(self, split: str, random_caption: bool = True, stride: Optional[int] = None) -> CaptionWindows:
+        """Windows of ``split``: ``train``, ``val``, ``test`` or ``heldout`` (val and test together); ``stride``:
+        frames between window starts (default ``data.stride``; smaller overlaps the windows more)."""
+        if split not in SPLITS + ("heldout",):
             raise MotionLabError(f"unknown split {split!r}; valid: {', '.join(SPLITS + ('heldout',))}")
+        parts = ("val", "test") if split == "heldout" else (split,)
+        index = np.concatenate([self.index[p] if stride is None else self.split_index(p, stride) for p in parts])
         return CaptionWindows(self.clips, index, self.cfg.window, self.normalizer, random_caption)
 
     def held_out_split(self, min_windows: int = 32) -> str:

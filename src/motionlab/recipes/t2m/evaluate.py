@@ -10,9 +10,13 @@ Frechet distances of kinetic and geometric features of the recovered joints, foo
 penetration, bone-length std and jerk. Every value is the mean over replications with its 95% interval
 (``<name>_ci95``).
 
+``fid_pooled``: the motions of all replications (R x N) against the held-out set, next to the same for the
+random baseline (more generated samples lower the estimator's finite-sample floor).
+
 Rows in the same table: ``real_*`` (the held-out motions themselves: the evaluator's ceiling),
 ``baseline_mean_*`` (the training mean pose and velocity for every caption) and ``baseline_random_*`` (a
-random training window for each caption: real motion that ignores the text). ``r_precision_top*_chance``
+random training window for each caption: real motion that ignores the text; its FID is the real-vs-real
+floor, training against held-out real motion at the same sample size). ``r_precision_top*_chance``
 is ``k / batch``. ``seam_ratio`` measures a motion 2.5 windows long joined by in-painting, next to
 ``seam_ratio_no_inpaint`` (the same windows generated independently and concatenated).
 """
@@ -57,9 +61,13 @@ def _physical(raw: np.ndarray, lengths: Sequence[int], fps: float) -> Dict[str, 
 
 
 def _row(ev, raw: np.ndarray, lengths: np.ndarray, text_f: np.ndarray, real_f: np.ndarray, real_phys,
-         fps: float, batch: int, pairs: int, seed: int, with_fid: bool = True) -> Dict[str, float]:
-    """Every per-replication metric of one set of raw windows paired with the held-out captions."""
+         fps: float, batch: int, pairs: int, seed: int, with_fid: bool = True,
+         keep: Optional[List[np.ndarray]] = None) -> Dict[str, float]:
+    """Every per-replication metric of one set of raw windows paired with the held-out captions (``keep``: a
+    list the motion embeddings are appended to)."""
     mf = ev.motion_features(raw, lengths)
+    if keep is not None:
+        keep.append(mf)
     order = np.random.default_rng(seed).permutation(len(mf))
     rp = r_precision(text_f[order], mf[order], top_k=3, batch=batch)
     phys = _physical(raw, lengths, fps)
@@ -135,11 +143,12 @@ def _seam(gen, text: str, steps: int) -> Dict[str, float]:
 
 
 def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replications: Optional[int] = None,
-             steps: Optional[int] = None, split: Optional[str] = None) -> Dict[str, Any]:
+             steps: Optional[int] = None, split: Optional[str] = None, stride: Optional[int] = None) -> Dict[str, Any]:
     """Metrics of a ``t2m`` run on held-out captions (module docstring). ``evaluator``: a ``t2m_evaluator``
     run folder (default: ``eval.evaluator`` of the run's config); without one only the weight-free metrics are
     computed. ``split``: ``test``, ``val`` or ``heldout`` (both); default ``test`` when it holds one R-precision
-    batch (32 windows), else ``heldout``."""
+    batch (32 windows), else ``heldout``. ``stride``: frames between the held-out windows' starts (default
+    ``eval.stride``, 0 = ``data.stride``); the training windows of the random baseline keep ``data.stride``."""
     from motionlab.eval.learned import LearnedEvaluator
     from motionlab.recipes.t2m.data import CaptionData
     from motionlab.recipes.t2m.tool import load_generator
@@ -152,7 +161,8 @@ def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replicatio
     steps = int(steps or e.steps or cfg.diffusion.sample_steps)
     data = CaptionData(cfg.data)
     split = split or data.held_out_split()
-    ds = data.dataset(split, random_caption=False)
+    stride = int(stride or getattr(e, "stride", 0) or cfg.data.stride)
+    ds = data.dataset(split, random_caption=False, stride=stride)
     N = len(ds)
     if N < 4:
         raise MotionLabError(f"only {N} held-out windows in split {split!r}; need at least 4", file=run_dir)
@@ -166,7 +176,7 @@ def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replicatio
     fps = gen.fps
     batch = min(int(e.batch), N)
     pairs = int(e.diversity_pairs)
-    out: Dict[str, Any] = {"split": split, "held_out_windows": N, "replications": R, "sampler_steps": steps,
+    out: Dict[str, Any] = {"split": split, "held_out_windows": N, "held_out_stride": stride, "replications": R, "sampler_steps": steps,
                            "guidance": float(cfg.diffusion.guidance), "r_precision_batch": batch,
                            "ema_weights": bool(gen.ema)}
     for k in (1, 2, 3):
@@ -183,6 +193,7 @@ def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replicatio
     train = data.dataset("train", random_caption=False)
     mean_window = np.broadcast_to(data.normalizer.mean, real.shape).astype(np.float32)
     rows: Dict[str, List[Dict[str, float]]] = {"": [], "baseline_mean_": [], "baseline_random_": []}
+    pooled: Dict[str, List[np.ndarray]] = {k: [] for k in rows}
     for r in range(R):
         raw = _generate_all(gen, texts, W, steps, seed=r, lengths=lengths)
         rng = np.random.default_rng(1000 + r)
@@ -197,7 +208,8 @@ def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replicatio
         sets = {"": (raw, lengths), "baseline_mean_": (mean_window, lengths), "baseline_random_": (rand, rlen)}
         for prefix, (x, ln) in sets.items():
             if ev is not None:
-                rows[prefix].append(_row(ev, x, ln, text_f, real_f, real_phys, fps, batch, pairs, seed=r))
+                rows[prefix].append(_row(ev, x, ln, text_f, real_f, real_phys, fps, batch, pairs, seed=r,
+                                         keep=pooled[prefix]))
             else:
                 phys = _physical(x, ln, fps)
                 rows[prefix].append({
@@ -207,6 +219,11 @@ def evaluate(run_dir: PathLike, evaluator: Optional[PathLike] = None, replicatio
         print(f"t2m eval: replication {r + 1}/{R} ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
     for prefix, rr in rows.items():
         out.update(_aggregate(rr, prefix))
+    if ev is not None and R > 1:
+        # the motions of every replication against the held-out set: R x N samples on the generated side,
+        # which lowers the finite-sample floor of the estimator (the random baseline's FID) as well
+        for prefix in ("", "baseline_random_"):
+            out[f"{prefix}fid_pooled"] = float(frechet_distance(np.concatenate(pooled[prefix]), real_f))
     if ev is not None:
         real_row = _row(ev, real, lengths, text_f, real_f, real_phys, fps, batch, pairs, seed=0, with_fid=False)
         out.update({f"real_{k}": v for k, v in real_row.items()})

@@ -241,29 +241,39 @@ def weighted_total(terms: Dict[str, torch.Tensor], weights) -> torch.Tensor:
 
 
 def guided_x0(model: T2MDenoiser, x_t: torch.Tensor, t: torch.Tensor, text: TextEmbedding, mask: torch.Tensor,
-              guidance: float) -> torch.Tensor:
-    """Classifier-free guided x0: ``uncond + s * (cond - uncond)`` (one batched pass; ``s == 1``: cond only)."""
+              guidance: float, heading_guidance: Optional[float] = None) -> torch.Tensor:
+    """Classifier-free guided x0: ``uncond + s * (cond - uncond)`` (one batched pass; ``s == 1``: cond only).
+
+    ``heading_guidance``: the scale for channel 0 alone (the root heading, or its yaw rate; None = ``guidance``).
+    Guidance extrapolates every channel past the conditional prediction; for the heading that is the turn
+    angle itself, so a scale of 2.5 turns the body about a third further than the conditional model does
+    (see ``diffusion.heading_guidance``)."""
     B = x_t.shape[0]
-    if guidance == 1.0:
+    hg = guidance if heading_guidance is None else float(heading_guidance)
+    if guidance == 1.0 and hg == 1.0:
         return model(x_t, t, text, mask)
     both = TextEmbedding(torch.cat([text.tokens, text.tokens]), torch.cat([text.mask, text.mask]),
                          torch.cat([text.pooled, text.pooled]))
     drop = torch.cat([torch.zeros(B, dtype=torch.bool), torch.ones(B, dtype=torch.bool)]).to(x_t.device)
     x0 = model(torch.cat([x_t, x_t]), torch.cat([t, t]), both, torch.cat([mask, mask]), drop)
     cond, uncond = x0[:B], x0[B:]
-    return uncond + guidance * (cond - uncond)
+    out = uncond + guidance * (cond - uncond)
+    if hg != guidance:
+        out[..., 0] = uncond[..., 0] + hg * (cond[..., 0] - uncond[..., 0])
+    return out
 
 
 @torch.no_grad()
 def sample(model: T2MDenoiser, scheduler, texts: List[str], num_frames: int, steps: int = 50,
            guidance: float = 2.5, generator: Optional[torch.Generator] = None,
            known: Optional[torch.Tensor] = None, known_mask: Optional[torch.Tensor] = None,
-           progress: bool = False) -> torch.Tensor:
+           progress: bool = False, heading_guidance: Optional[float] = None) -> torch.Tensor:
     """Normalised motion ``(B, num_frames, F)`` for ``texts`` by the scheduler's reverse process.
 
     ``known (B, num_frames, F)`` with ``known_mask (B, num_frames)``: frames to in-paint from, e.g. the
     overlap with a previous window; at every step the predicted x0 takes the known frames before the
     scheduler computes ``x_{t-1}``, so the rest of the window is denoised consistently with them.
+    ``heading_guidance``: the guidance scale of channel 0 (:func:`guided_x0`).
     """
     dev = next(model.parameters()).device
     B, F = len(texts), model.feature_dim
@@ -275,7 +285,7 @@ def sample(model: T2MDenoiser, scheduler, texts: List[str], num_frames: int, ste
         scheduler.set_timesteps(int(n))
     for t in scheduler.timesteps:
         tt = torch.full((B,), int(t), dtype=torch.long, device=dev)
-        x0 = guided_x0(model, x, tt, text, mask, guidance)
+        x0 = guided_x0(model, x, tt, text, mask, guidance, heading_guidance)
         if known is not None:
             km = known_mask.to(dev)[..., None]
             x0 = torch.where(km, known.to(dev), x0)

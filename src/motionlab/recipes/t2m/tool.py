@@ -86,6 +86,13 @@ def _window_plan(num_frames: int, window: int, overlap: int) -> List[Tuple[int, 
     return plan
 
 
+def heading_scale(cfg, guidance: float) -> float:
+    """The guidance scale of the root heading channel: ``diffusion.heading_guidance`` (-1: ``guidance``), never
+    above ``guidance`` (so ``--guidance 1`` is the conditional prediction everywhere)."""
+    hg = float(getattr(cfg.diffusion, "heading_guidance", -1.0))
+    return guidance if hg < 0 else min(hg, guidance)
+
+
 @torch.no_grad()
 def generate_normalised(gen: Generator, texts: List[str], num_frames: int, steps: Optional[int] = None,
                         guidance: Optional[float] = None, seed: int = 0, sampler: Optional[str] = None,
@@ -97,6 +104,7 @@ def generate_normalised(gen: Generator, texts: List[str], num_frames: int, steps
     cfg = gen.cfg
     steps = int(steps or cfg.diffusion.sample_steps)
     guidance = float(cfg.diffusion.guidance if guidance is None else guidance)
+    heading_guidance = heading_scale(cfg, guidance)
     overlap = int(cfg.infer.overlap if overlap is None else overlap)
     if num_frames < 2:
         raise MotionLabError(f"needs at least 2 frames, got {num_frames}", place="num_frames")
@@ -121,7 +129,8 @@ def generate_normalised(gen: Generator, texts: List[str], num_frames: int, steps
             mask = torch.zeros(B, length, dtype=torch.bool)
             mask[:, :ov] = True
             seams.append(start + ov)
-        x = sample(gen.model, sched, texts, length, steps, guidance, g, known, mask).cpu()
+        x = sample(gen.model, sched, texts, length, steps, guidance, g, known, mask,
+                   heading_guidance=heading_guidance).cpu()
         out[:, start:start + length] = gen.normalizer.shift_heading(x, turn) if absolute and k > 0 else x
     return out, [s for s in seams if s < num_frames]
 
