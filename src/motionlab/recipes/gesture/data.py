@@ -2,7 +2,9 @@
 
 A take is one person's motion (SMPL-X npz), speech (wav) and words (TextGrid), from the built-in corpus
 (clips of the configured ``data.kinds`` that have ``smplx`` files: corpus manifest version 2) or a BEAT2
-folder (:mod:`motionlab.data.beat2`). Per frame (``fps``, exact audio offsets ``round(f * sr / fps)``):
+folder (:mod:`motionlab.data.beat2`). On a motionlab corpus, ``data.word_split`` (gesture runs) trades
+held-out takes that say a gesture word no training take says against training takes of the same kind
+(:func:`cover_words`): the split sizes stay, and every gesture the held-out takes make was seen in training. Per frame (``fps``, exact audio offsets ``round(f * sr / fps)``):
 
 * ``<part>``: the part features of :mod:`.parts` (raw; normalised by the data module);
 * ``audio`` ``(T, W)``: the frame's raw samples (16 kHz, the take's waveform divided by its peak);
@@ -40,14 +42,68 @@ SPEAKERS_FILE = "speakers.json"
 # --- takes -------------------------------------------------------------------------------------
 
 
-def corpus_takes(root: Path, kinds, dyadic: bool) -> List[Take]:
-    """Takes of a synthetic corpus folder (manifest version 2 or later)."""
+def _uncovered(split_of: Dict[str, str], words: Dict[str, frozenset]) -> int:
+    """Number of (held-out group, word) pairs whose word no training group says."""
+    train = frozenset().union(*[w for g, w in words.items() if split_of[g] == "train"])
+    return sum(len(w - train) for g, w in words.items() if split_of[g] != "train")
+
+
+def cover_words(split_of: Dict[str, str], words: Dict[str, frozenset], kind_of: Dict[str, str]) -> Dict[str, str]:
+    """``split_of`` (``{group: split}``; a group is a take or a dyadic pair) with held-out groups traded
+    against training groups of the same kind until every word of a held-out group (``words``: ``{group:
+    gesture words said}``) is said by some training group, or no trade reduces the uncovered words.
+
+    Each round takes the trade that leaves the fewest uncovered (held-out group, word) pairs; ties go to the
+    trade that moves the fewest words out of training, then to the first group ids. The number of groups of
+    each kind in each split stays; a split that already covers every word is returned unchanged."""
+    out = dict(split_of)
+    groups = sorted(words)
+    for _ in range(len(groups)):
+        now = _uncovered(out, words)
+        if now == 0:
+            break
+        train = frozenset().union(*[w for g, w in words.items() if out[g] == "train"])
+        best = None
+        for g in (g for g in groups if out[g] != "train" and words[g] - train):
+            for h in (h for h in groups if out[h] == "train" and kind_of[h] == kind_of[g]):
+                trial = dict(out)
+                trial[g], trial[h] = "train", out[g]
+                rank = (_uncovered(trial, words), len(words[h]))
+                if rank[0] < now and (best is None or rank < best[0]):
+                    best = (rank, trial)
+        if best is None:
+            break
+        out = best[1]
+    return out
+
+
+def _word_split(manifest: Dict[str, Any], kinds) -> Dict[str, str]:
+    """``{clip id: split}`` of the corpus clips of ``kinds`` after :func:`cover_words` (gesture words:
+    :data:`motionlab.data.synth.speech.GESTURE_WORDS`; a dyadic pair moves as one)."""
+    from motionlab.data.synth.speech import GESTURE_WORDS
+
+    group_of, said, split_of, kind_of = {}, {}, {}, {}
+    for e in manifest.get("clips", []):
+        if e.get("kind") not in kinds or "audio" not in e.get("files", {}):
+            continue
+        g = str(e.get("pair") or e["id"])
+        group_of[str(e["id"])] = g
+        said.setdefault(g, set()).update(str(w[2]) for w in e.get("meta", {}).get("words", []) if len(w) > 2)
+        split_of[g], kind_of[g] = str(e.get("split") or "train"), str(e.get("kind"))
+    new = cover_words(split_of, {g: frozenset(w & set(GESTURE_WORDS)) for g, w in said.items()}, kind_of)
+    return {cid: new[g] for cid, g in group_of.items()}
+
+
+def corpus_takes(root: Path, kinds, dyadic: bool, word_split: bool = False) -> List[Take]:
+    """Takes of a synthetic corpus folder (manifest version 2 or later); ``word_split``: the splits of
+    :func:`cover_words` instead of the manifest's."""
     path = root / "manifest.json"
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise MotionLabError(f"unreadable corpus manifest ({e})", file=path) from None
     version = int(manifest.get("version", 1))
+    split_of = _word_split(manifest, kinds) if word_split else {}
     out = []
     for e in manifest.get("clips", []):
         kind = e.get("kind")
@@ -61,7 +117,8 @@ def corpus_takes(root: Path, kinds, dyadic: bool) -> List[Take]:
         if "audio" not in f:
             continue  # a listening clip has no own voice
         out.append(Take(str(e["id"]), root / f["smplx"], root / f["audio"], root / f["words"] if "words" in f else None,
-                        str(e.get("split") or "train"), 0, kind, e.get("partner") if dyadic else None))
+                        split_of.get(str(e["id"]), str(e.get("split") or "train")), 0, kind,
+                        e.get("partner") if dyadic else None))
     if not out:
         raise MotionLabError(f"no clips of kinds {list(kinds)} with speech in the corpus", file=path)
     return out
@@ -70,13 +127,14 @@ def corpus_takes(root: Path, kinds, dyadic: bool) -> List[Take]:
 def list_takes(cfg: GestureConfig) -> List[Take]:
     d = cfg.data
     dyadic = bool(cfg.model.dyadic)
+    word_split = bool(d.word_split) and not dyadic  # the dyadic recipe keeps the corpus's split of its pairs
     if not d.root:
         from motionlab.data.sources import builtin_corpus
 
-        return corpus_takes(builtin_corpus(d.synth_scale, d.synth_seed), d.kinds, dyadic)
+        return corpus_takes(builtin_corpus(d.synth_scale, d.synth_seed), d.kinds, dyadic, word_split)
     root = Path(d.root)
     if (root / "manifest.json").is_file():
-        return corpus_takes(root, d.kinds, dyadic)
+        return corpus_takes(root, d.kinds, dyadic, word_split)
     if is_beat2_folder(root):
         return scan_beat2(root, d.speakers, dyadic=dyadic, use_additional=d.use_additional,
                           skip_missing=d.skip_missing)
