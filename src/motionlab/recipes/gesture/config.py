@@ -42,8 +42,6 @@ class GestureDataConfig:
     num_expressions: int = 100  # expression coefficients kept (BEAT2 files have 100)
     norm_floor: float = 0.05  # std floor of the part normalisers (a channel nearly constant in training, e.g. a hand
     # shape whose word never occurs there, must not blow up held-out errors and FGD features)
-    word_split: bool = True  # motionlab corpus: held-out takes saying a gesture word no training take says trade
-    # places with training takes of their kind (data.cover_words); dyadic runs keep the corpus's split
     word_vectors: str = ""  # optional local file of word vectors ("word v1 v2 ..." per line, .vec / GloVe text)
     max_vocab: int = 20000  # most frequent training words kept in the vocabulary (with PAD/UNK)
     cache_dir: str = ""  # window cache folder; "" = the user cache (MOTIONLAB_CACHE, else ~/.cache/motionlab)
@@ -81,6 +79,9 @@ class GeneratorConfig:
     ppe_period: int = 30  # periodic positional encoding period, frames
     dropout: float = 0.1  # dropout in the generator
     scan: str = "auto"  # selective scan: auto (mamba_ssm on CUDA if importable, else parallel), parallel, sequential
+    partner_root: bool = False  # dyadic: the partner motion encoder also reads the partner's root channels (their own sway)
+    partner_smooth: int = 0  # dyadic: frames of a moving average over the partner condition (0 = off); odd
+    partner_to_root: bool = False  # dyadic: the regressed root reads the partner condition too (else the global scan only)
 
 
 @dataclass
@@ -130,6 +131,7 @@ class EvalConfig:
     fgd_crop: int = 32  # FGD: frames per crop fed to the autoencoder
     evaluator_run: str = ""  # another gesture run whose FGD autoencoder to use ("" = this run's)
     seed: int = 0  # seed of the baselines' random draws
+    extra_synth_seeds: List[int] = field(default_factory=list)  # synthetic runs: every take of the same-scale corpus at these seeds is held out too
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Evaluation of a trained ``gesture`` / ``dyadic`` run on held-out takes (``eval.split``, default
-``heldout`` = val + test), every number next to three baselines:
+``heldout`` = val + test; runs on a synthetic corpus add every take of the same-scale built-in corpus at
+``eval.extra_synth_seeds``, see :class:`TakePool`), every number next to three baselines:
 
 * ``random_clip``: a random training take (its own motion, cut or tiled to the length);
 * ``mean_pose``: every frame at the training mean of each part;
@@ -29,7 +30,7 @@ Baseline numbers are ``baseline_<name>_<metric>``.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Sequence, Union
 
 import numpy as np
 
@@ -53,6 +54,77 @@ def load(run_dir):
     # the statistics the model was trained with (saved in the run folder) normalise its inputs and outputs
     data.normalizers.update({p: run.stats[p] for p in data.parts if p in run.stats})
     return run, data
+
+
+class TakePool:
+    """The takes an evaluation draws on: those of the run's own data (``data``) and, for synthetic runs with
+    ``eval.extra_synth_seeds``, every take of the same-scale built-in corpus at those seeds (other draws of the
+    same generator that training never saw), indexed ``0..N-1`` in that order. Extra takes read their words
+    with the run's vocabulary (unseen words are ``<unk>``), their speakers by name and their parts with the
+    run's normalisation, so :meth:`clip` gives what the model was trained on. ``parts``, ``dims`` and
+    ``normalizers`` are the run's."""
+
+    def __init__(self, data, extras: Sequence = ()) -> None:
+        self.data = data
+        self.parts, self.dims, self.normalizers = data.parts, data.dims, data.normalizers
+        self.entries = [(data, i) for i in range(len(data.ids))] + [(d, i) for d in extras for i in range(len(d.ids))]
+        self.ids = [d.ids[i] if d is data else f"{d.cfg.data.synth_scale}-seed{d.cfg.data.synth_seed}/{d.ids[i]}"
+                    for d, i in self.entries]
+        self._words = {}
+        for d in extras:
+            lut = np.ones(max(d.vocab.values()) + 1, np.int64)  # 1 = <unk>
+            for w, k in d.vocab.items():
+                lut[k] = data.vocab.get(w, 1)
+            self._words[id(d)] = lut
+
+    def clips(self, split: str) -> List[int]:
+        """Pool indices of the run's own takes of ``split``, followed by every extra take unless ``split`` is
+        ``train``."""
+        own = set(self.data.clips(split))
+        return [k for k, (d, i) in enumerate(self.entries) if (i in own if d is self.data else split != "train")]
+
+    def clip(self, k: int, normalized: bool = True) -> Dict[str, np.ndarray]:
+        d, i = self.entries[k]
+        out = d.clip(i, normalized)
+        if d is not self.data:
+            out["word"] = self._words[id(d)][out["word"]]
+            name = d.speakers[int(out["speaker"])] if int(out["speaker"]) < len(d.speakers) else None
+            out["speaker"] = np.int64(self.data.speakers.index(name) if name in self.data.speakers else 0)
+        return out
+
+
+def take_pool(run, data) -> TakePool:
+    """The :class:`TakePool` of a loaded run (its ``eval.extra_synth_seeds``)."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from motionlab.recipes.gesture.data import GestureArrays
+
+    cfg = run.cfg
+    seeds = [int(s) for s in cfg.eval.extra_synth_seeds]
+    if not seeds:
+        return TakePool(data)
+    scale, own = cfg.data.synth_scale, int(cfg.data.synth_seed)
+    if cfg.data.root:
+        manifest = Path(cfg.data.root) / "manifest.json"
+        if not manifest.is_file():
+            raise MotionLabError("eval.extra_synth_seeds needs a run trained on a synthetic corpus (the built-in one "
+                                 f"or a corpus folder with a manifest.json); data.root is {cfg.data.root!r}",
+                                 place="eval.extra_synth_seeds")
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+        scale, own = str(meta.get("scale", scale)), int(meta.get("seed", own))
+    if own in seeds:
+        raise MotionLabError(f"eval.extra_synth_seeds {seeds} holds the training corpus's own seed {own}: its "
+                             "training takes are not held out", place="eval.extra_synth_seeds")
+    extras = []
+    for s in seeds:
+        c = copy.deepcopy(cfg)
+        c.data.root, c.data.synth_scale, c.data.synth_seed = "", scale, s
+        d = GestureArrays(c)
+        d.normalizers.update({p: data.normalizers[p] for p in data.parts})
+        extras.append(d)
+    return TakePool(data, extras)
 
 
 def _fit(x: np.ndarray, T: int) -> np.ndarray:
@@ -109,6 +181,7 @@ def evaluate(run_dir: Union[str, os.PathLike]) -> Dict[str, Any]:
 
     run, data = load(run_dir)
     cfg = run.cfg
+    data = take_pool(run, data)
     fps, E = cfg.data.fps, cfg.eval
     dyadic = bool(cfg.model.dyadic)
     held = data.clips(E.split)
@@ -208,6 +281,7 @@ def evaluate(run_dir: Union[str, os.PathLike]) -> Dict[str, Any]:
     metrics["gt_l1div"] = M.l1_diversity([real_pos[i] for i in held])
     metrics["gt_jerk"] = float(np.mean([M.mean_jerk(real_pos[i], fps, "positions") for i in held]))
     metrics.update({"num_takes": len(held), "frames": int(sum(len(real_pos[i]) for i in held)), "split": E.split,
+                    "extra_synth_seeds": [int(x) for x in E.extra_synth_seeds],
                     "step": int(run.step), "dyadic": dyadic, "fgd_evaluator": str(E.evaluator_run or run_dir)})
     return metrics
 

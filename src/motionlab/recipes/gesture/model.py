@@ -10,7 +10,9 @@ Generator (all tensors ``(B, T, .)`` at the motion frame rate):
   self-attention layer and a Mamba stack;
 * dyadic: the partner's motion (a conv motion encoder) and voice (a second wave encoder) are projected
   and **added to the global features**, which every part head reads, so the partner reaches body,
-  hands and face alike;
+  hands and face alike (the motion encoder skips the partner's own root channels unless
+  ``generator.partner_root``; ``generator.partner_smooth`` averages the condition over that many frames; the
+  regressed root reads the global scan before the partner unless ``generator.partner_to_root``);
 * **local scan**: cross-attention from the global features to the speech features, then per part a
   Mamba head giving latents ``(B, T, D_p)`` and code logits ``(B, T, K_p)``, and a root head regressing
   height, planar velocity and yaw rate ``(B, T, 4)`` (normalised units).
@@ -34,7 +36,7 @@ from motionlab.nn.conv import SimpleDecoder, SimpleEncoder
 from motionlab.nn.mamba import MambaStack
 from motionlab.nn.vqvae import MotionVQVAE
 from motionlab.recipes.gesture.config import GestureConfig
-from motionlab.recipes.gesture.parts import ROOT_REGRESSED, check_parts, part_dims
+from motionlab.recipes.gesture.parts import ROOT_DIMS, ROOT_REGRESSED, check_parts, part_dims
 
 PASSES = ("full", "self", "word")
 
@@ -115,7 +117,21 @@ class Generator(nn.Module):
         self.root = nn.Linear(H, ROOT_REGRESSED)
         self.dyadic = bool(m.dyadic)
         if self.dyadic:
-            P = sum(part_dims(cfg.data.num_expressions)[p] for p in self.parts)
+            dims = part_dims(cfg.data.num_expressions)
+            # columns of the concatenated partner parts the motion encoder reads: all, or all but the root channels
+            # of ``lower`` (the partner's own sway and steps, which do not tell the responder how to move)
+            cols, k = [], 0
+            for p in self.parts:
+                skip = ROOT_DIMS if (p == "lower" and not g.partner_root) else 0
+                cols += list(range(k + skip, k + dims[p]))
+                k += dims[p]
+            self.register_buffer("partner_cols", torch.tensor(cols, dtype=torch.long), persistent=False)
+            self.partner_to_root = bool(g.partner_to_root)
+            self.partner_smooth = int(g.partner_smooth)
+            if self.partner_smooth < 0 or (self.partner_smooth > 0 and self.partner_smooth % 2 == 0):
+                raise MotionLabError(f"model.generator.partner_smooth must be 0 or an odd number of frames, got "
+                                     f"{self.partner_smooth}", place="model.generator.partner_smooth")
+            P = len(cols)
             self.p_wave = WaveEncoder(g.audio_dim)
             self.p_motion = nn.Sequential(nn.Conv1d(P, H, 3, padding=1), nn.GELU(), nn.Conv1d(H, H, 3, padding=1))
             self.cond_proj = nn.Linear(H + g.audio_dim, H)
@@ -126,9 +142,13 @@ class Generator(nn.Module):
         return self.fuse(torch.cat([a, w], dim=-1))
 
     def partner_condition(self, batch: Dict[str, Tensor]) -> Tensor:
-        pm = self.p_motion(batch["p_motion"].transpose(1, 2)).transpose(1, 2)
+        pm = self.p_motion(batch["p_motion"].index_select(-1, self.partner_cols).transpose(1, 2)).transpose(1, 2)
         pa = self.p_wave(batch["p_audio"], batch["p_afeat"])
-        return self.cond_proj(torch.cat([pm, pa], dim=-1))
+        c = self.cond_proj(torch.cat([pm, pa], dim=-1))
+        if self.partner_smooth > 1:  # a centred moving average (edges average the frames they have)
+            k = self.partner_smooth
+            c = F.avg_pool1d(c.transpose(1, 2), k, stride=1, padding=k // 2, count_include_pad=False).transpose(1, 2)
+        return c
 
     def context(self, batch: Dict[str, Tensor], words: bool = True) -> Dict[str, Tensor]:
         """The motion-independent features of ``batch``: ``speech (B, T, H)`` and, for dyadic models,
@@ -153,15 +173,18 @@ class Generator(nn.Module):
         if sp is not None:
             h = h + sp
         h = self.global_scan(self.attn(h))
+        h_root = h
         if self.dyadic:
             h = h + (context["partner"] if context is not None else self.partner_condition(batch))
+            if self.partner_to_root:
+                h_root = h
         if sp is not None:
             q = self.cross_norm(h)
             h = h + self.cross(q, sp, sp, need_weights=False)[0]
         out: Dict[str, Tensor] = {}
         for p in self.parts:
             out[f"latent_{p}"], out[f"logits_{p}"] = self.heads[p](h)
-        out["root"] = self.root(h)
+        out["root"] = self.root(h if not self.dyadic else h_root)
         return out
 
 
