@@ -42,6 +42,8 @@ class GestureDataConfig:
     num_expressions: int = 100  # expression coefficients kept (BEAT2 files have 100)
     norm_floor: float = 0.05  # std floor of the part normalisers (a channel nearly constant in training, e.g. a hand
     # shape whose word never occurs there, must not blow up held-out errors and FGD features)
+    word_split: bool = True  # motionlab corpus: held-out takes saying a gesture word no training take says trade
+    # places with training takes of their kind (data.cover_words); dyadic runs keep the corpus's split
     word_vectors: str = ""  # optional local file of word vectors ("word v1 v2 ..." per line, .vec / GloVe text)
     max_vocab: int = 20000  # most frequent training words kept in the vocabulary (with PAD/UNK)
     cache_dir: str = ""  # window cache folder; "" = the user cache (MOTIONLAB_CACHE, else ~/.cache/motionlab)
