@@ -96,8 +96,8 @@ class DiffusionConfig:
     ``heading_guidance``: classifier-free guidance extrapolates each channel past the conditional prediction by
     ``guidance``; on the root heading that extrapolation is the turn angle itself (a turn prompt at guidance 2.5
     turned about 30 deg further than the conditional model, more the better the model has learned the text),
-    so channel 0 can have its own scale (1: the conditional prediction, tiny.yaml's); -1 (the default here and in
-    default.yaml, not measured on HumanML3D) uses ``guidance``."""
+    so channel 0 can have its own scale (1: the conditional prediction, tiny.yaml's for its 1600 steps); -1 (the
+    default here, the demo's 500-step run, and default.yaml, not measured on HumanML3D) uses ``guidance``."""
 
     train_steps: int = 1000  # diffusion timesteps of the training schedule
     beta_schedule: str = "squaredcos_cap_v2"  # the cosine schedule

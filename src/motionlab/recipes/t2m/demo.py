@@ -67,7 +67,9 @@ def section(ctx: DemoContext, t2m_steps: int = DEMO_T2M_STEPS, evaluator_steps: 
 
     ev = train_demo_evaluator(ctx, evaluator_steps)
     run = Path(train("t2m", config_path=ctx.configs / "t2m" / "tiny.yaml",
-                     overrides=[f"train.max_steps={t2m_steps}", "train.val_every=-1"],
+                     overrides=[f"train.max_steps={t2m_steps}", "train.val_every=-1",
+                               # at 500 steps the conditional heading turns too little: guide it like the rest
+                               "diffusion.heading_guidance=-1"],
                      run_dir=ctx.out / "runs" / "t2m"))
     feats = generate(run, list(PROMPTS), 120, seed=ctx.seed)
     fps = 20.0
