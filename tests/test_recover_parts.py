@@ -288,3 +288,32 @@ def test_fit_recovers_rotations_and_bvh_agrees_with_bvhio(tiny_corpus, tmp_path)
         ref = np.array([tuple(j.PositionWorld) for j, _, _ in layout], dtype=float)
         ref = np.stack([ref[:, 0], -ref[:, 2], ref[:, 1]], -1) * back.meta["scale"]
         np.testing.assert_allclose(back.positions()[k, idx], ref, atol=2e-4)
+
+
+def test_adversarial_gradient_is_capped_by_the_supervised_one():
+    """``adapt.adv_grad_cap``: a sure critic's large -log D gradient is scaled to the cap times the supervised
+    gradient at the lifter's output layer; a small one is left alone (factor 1); cap 0 turns it off."""
+    from motionlab.recipes.recover.config import RecoverConfig
+    from motionlab.recipes.recover.lightning import RecoverModule
+
+    torch.manual_seed(0)
+    cfg = RecoverConfig()
+    cfg.model.width, cfg.model.depth = 16, 2
+    module = RecoverModule(cfg)
+    feat, box = torch.rand(2, 9, 17, 3), torch.rand(2, 9, 3)
+    out = module.model(feat, box)
+    sup = out.square().mean()
+    last = module.model.out.weight
+
+    def norm(loss):
+        return torch.autograd.grad(loss, last, retain_graph=True)[0].norm()
+
+    big = 1e4 * out.abs().mean()
+    scale = module._adv_scale(sup, big)
+    assert 0 < scale < 1 and not scale.requires_grad
+    assert norm(scale * big) == pytest.approx(float(norm(sup)), rel=1e-4)
+    assert module._adv_scale(sup, 1e-6 * out.mean()) == 1.0
+    cfg.adapt.adv_grad_cap = 0.5
+    assert norm(module._adv_scale(sup, big) * big) == pytest.approx(0.5 * float(norm(sup)), rel=1e-4)
+    cfg.adapt.adv_grad_cap = 0.0
+    assert module._adv_scale(sup, big) == 1.0

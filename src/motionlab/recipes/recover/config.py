@@ -78,7 +78,8 @@ class RecoverAdaptConfig:
     ``enabled: false`` trains source-only. Otherwise, from ``start_step``: a target batch every
     ``1 / alternating_ratio`` steps next to the source batch of every step; the discriminator (real = source
     3D, fake = implausible motion, and target predictions when ``disc_target_fakes``) learns from step 0, and
-    the lifter gets its adversarial term on target predictions with ``discriminator_weight``; pseudo-labels from ``num_augmentations`` augmented views of each target
+    the lifter gets its adversarial term on target predictions with ``discriminator_weight`` (its gradient
+    held to at most ``adv_grad_cap`` times the supervised one); pseudo-labels from ``num_augmentations`` augmented views of each target
     window (flip, small rotation, scale, jitter) with confidence = discriminator score x agreement of the
     views, accepted above a threshold moving from ``confidence_threshold_start`` to ``_end`` by
     ``confidence_step`` every ``threshold_every`` steps (``selection: rank``: the threshold is the share of
@@ -97,7 +98,8 @@ class RecoverAdaptConfig:
     alternating_ratio: float = 0.5  # fraction of steps that also see a target batch
     synthetic_weight: float = 1.0  # weight of the supervised source loss (every step)
     real_weight: float = 1.0  # weight of all unlabelled target terms together
-    discriminator_weight: float = 0.1  # adversarial term of the lifter (least squares; the discriminator's own loss has weight 1)
+    discriminator_weight: float = 0.1  # adversarial term of the lifter (the discriminator's own loss has weight 1)
+    adv_grad_cap: float = 1.0  # the adversarial gradient at the lifter's output layer is scaled down to at most this times the supervised one (0 = no cap)
     adversarial: str = "non_saturating"  # the lifter's term: "least_squares" (sigmoid(D) - 1)^2 or "non_saturating" -log sigmoid(D)
     disc_target_fakes: bool = True  # also train the discriminator on the lifter's target predictions (so its score is not saturated on them)
     use_discriminator: bool = True  # train the motion discriminator and use its adversarial term and scores

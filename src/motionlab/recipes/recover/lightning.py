@@ -5,8 +5,8 @@ motion discriminator learns every step (real: source 3D; fake: implausible versi
 lifter's target predictions when ``adapt.disc_target_fakes``), and from ``adapt.start_step`` the steps the alternating sampler picks also see an
 unlabelled target batch: pseudo-labels from the teacher's augmented views, the adversarial term, 2D
 re-projection and bone-length consistency. Logged by name: ``synthetic_loss``, ``real_loss``,
-``discriminator_real_loss``, ``discriminator_fake_loss``, ``discriminator_adv_loss``,
-``confidence_threshold``, ``pseudo_accepted`` (fraction of target windows whose pseudo-label passed),
+``discriminator_real_loss``, ``discriminator_fake_loss``, ``discriminator_adv_loss``, ``adv_scale`` (the
+factor ``adapt.adv_grad_cap`` put on the adversarial term), ``confidence_threshold``, ``pseudo_accepted`` (fraction of target windows whose pseudo-label passed),
 ``pseudo_confidence``, ``pseudo_loss``, ``pseudo_view_deg`` (the mean refitted camera tilt), ``reprojection_loss``,
 ``bone_loss``, ``bone_prior_loss``, ``consistency_loss``.
 """
@@ -161,8 +161,9 @@ class RecoverModule(RecipeModule):
                         adv = F.softplus(-logit).mean()
                     else:
                         raise choices_error("adapt.adversarial", a.adversarial, ADVERSARIAL)
-                    total = total + a.discriminator_weight * adv
-                    logs["discriminator_adv_loss"] = adv
+                    scale = self._adv_scale(a.synthetic_weight * sup, a.discriminator_weight * adv)
+                    total = total + scale * a.discriminator_weight * adv
+                    logs.update(discriminator_adv_loss=adv, adv_scale=scale)
                     if a.disc_target_fakes:
                         fakes.append(tout.detach())
             logs["confidence_threshold"] = torch.tensor(A.threshold_at(step, cfg))
@@ -176,6 +177,23 @@ class RecoverModule(RecipeModule):
         logs["loss"] = total
         self.log_losses(logs, "train", batch_size=feat.shape[0])
         return total
+
+    def _adv_scale(self, sup: torch.Tensor, adv: torch.Tensor) -> torch.Tensor:
+        """The factor (<= 1, no gradient) that keeps the adversarial gradient at the lifter's output layer
+        within ``adapt.adv_grad_cap`` times the supervised one (1 when the cap is 0 or not reached). A critic
+        that separates the target predictions completely otherwise makes -log D, and its gradient, grow
+        without bound, and the supervised source loss stalls under the shared gradient clipping."""
+        cap = float(self.cfg.adapt.adv_grad_cap)
+        one = adv.new_ones(())
+        if cap <= 0 or not (sup.requires_grad and adv.requires_grad):
+            return one
+        last = self.model.out.weight
+        g_sup = torch.autograd.grad(sup, last, retain_graph=True, allow_unused=True)[0]
+        g_adv = torch.autograd.grad(adv, last, retain_graph=True, allow_unused=True)[0]
+        if g_sup is None or g_adv is None:
+            return one
+        ratio = cap * g_sup.norm() / g_adv.norm().clamp_min(1e-12)
+        return torch.nan_to_num(ratio, nan=1.0, posinf=1.0).clamp(max=1.0).detach()
 
     def _review(self, feat, box, target, step: int, gen: torch.Generator):
         """While adapting (``adapt.view_transfer``), a fraction of the source windows seen from the camera
