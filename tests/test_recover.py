@@ -12,7 +12,7 @@ import pytest
 from motionlab.errors import MotionLabError
 
 # 220 source-only steps learn enough for the checks below; 80 adapted steps run every adaptation term (too
-# few to gain on the target: the packaged tiny config's 400 do, in the slow test and the ablation)
+# few to gain on the target: the packaged tiny config's 400 do, in test_tiny_adaptation_gain and the ablation)
 BRIEF = ["train.max_steps=300", "adapt.start_step=220", "adapt.threshold_every=20", "data.source_cameras=2",
          "train.val_every=-1", "train.log_every=10", "train.checkpoint_every=1000", "adapt.num_augmentations=2",
          "adapt.alternating_ratio=1.0"]
