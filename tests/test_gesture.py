@@ -220,6 +220,14 @@ def test_beat2_folder_layout(tiny_corpus, cache, tmp_path):
                 overrides=quick_overrides(root, cache, steps=8, vq_steps=4) + ["data.speakers=[2]"],
                 run_dir=tmp_path / "run")
     assert (Path(run) / "checkpoints" / "last.ckpt").is_file()
+    # tiny.yaml's eval.extra_synth_seeds (synthetic draws) are left out, with a warning, for a run on real data
+    from motionlab.recipes.gesture.evaluate import load, take_pool
+
+    loaded, data = load(run)
+    assert list(loaded.cfg.eval.extra_synth_seeds) == [1, 2]
+    with pytest.warns(UserWarning, match="not a synthetic corpus"):
+        pool = take_pool(loaded, data)
+    assert pool.extra_seeds == [] and pool.clips("heldout") == data.clips("heldout")
     # a missing wav is one clear error naming it, or a warning when asked to skip
     gone = sorted((root / "wave16k").glob("2_*.wav"))[0]
     gone.unlink()
@@ -227,6 +235,22 @@ def test_beat2_folder_layout(tiny_corpus, cache, tmp_path):
         scan_beat2(root)
     with pytest.warns(UserWarning, match="skipped 1 take"):
         assert len(scan_beat2(root, skip_missing=True)) == len(scan_beat2(root, skip_missing=True, speakers=[2, 3]))
+
+
+def test_extra_synth_seeds_leave_out_the_training_corpus_seed(tiny_corpus, cache):
+    from types import SimpleNamespace
+
+    from motionlab.recipes.gesture.config import GestureConfig
+    from motionlab.recipes.gesture.data import GestureArrays
+    from motionlab.recipes.gesture.evaluate import take_pool
+
+    cfg = load_config(GestureConfig, CONFIGS / "gesture" / "tiny.yaml", [f"data.root={tiny_corpus}",
+                                                                       f"data.cache_dir={cache}",
+                                                                       "eval.extra_synth_seeds=[0]"])
+    data = GestureArrays(cfg)
+    with pytest.warns(UserWarning, match="seed 0 left out"):
+        pool = take_pool(SimpleNamespace(cfg=cfg), data)
+    assert pool.extra_seeds == [] and pool.clips("heldout") == data.clips("heldout")
 
 
 def test_old_corpus_is_stale_and_refused(tiny_corpus, tmp_path):
@@ -364,11 +388,12 @@ def test_tiny_gesture_seams_are_smooth(tiny_metrics):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="not met on the tiny corpus: BC 0.24 and 0.14 at the shipped 420 steps (seeds 0 and 1) and "
-                          "0.45 and 0.06 at 840 steps, against 0.37 for a random training clip; BC scores only the "
-                          "3 s of each 7 s take away from its ends, where the model makes 0-2 motion beats per joint "
-                          "and the real motion 1-3; the small corpus meets it", strict=False)
 def test_tiny_gesture_bc_beats_a_random_clip(tiny_metrics):
+    """BC beats a random training clip on the 34 held-out takes of tiny.yaml's ``eval.extra_synth_seeds``
+    (the corpus's own 6 and every take of the seed-1 and seed-2 draws; measured at train seeds 0 / 1: BC 0.464
+    / 0.362 against 0.259). On the corpus's own 6 takes alone (3 s scored per take) the estimate was too noisy
+    to test: 0.42 / 0.38 against 0.37 now, 0.24 / 0.14 in an earlier measurement."""
+    assert tiny_metrics["num_takes"] >= 30
     assert tiny_metrics["bc"] > tiny_metrics["baseline_random_clip_bc"]
 
 

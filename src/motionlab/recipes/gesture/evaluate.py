@@ -62,11 +62,12 @@ class TakePool:
     same generator that training never saw), indexed ``0..N-1`` in that order. Extra takes read their words
     with the run's vocabulary (unseen words are ``<unk>``), their speakers by name and their parts with the
     run's normalisation, so :meth:`clip` gives what the model was trained on. ``parts``, ``dims`` and
-    ``normalizers`` are the run's."""
+    ``normalizers`` are the run's; ``extra_seeds`` the seeds of the extra draws."""
 
     def __init__(self, data, extras: Sequence = ()) -> None:
         self.data = data
         self.parts, self.dims, self.normalizers = data.parts, data.dims, data.normalizers
+        self.extra_seeds: List[int] = [int(d.cfg.data.synth_seed) for d in extras]
         self.entries = [(data, i) for i in range(len(data.ids))] + [(d, i) for d in extras for i in range(len(d.ids))]
         self.ids = [d.ids[i] if d is data else f"{d.cfg.data.synth_scale}-seed{d.cfg.data.synth_seed}/{d.ids[i]}"
                     for d, i in self.entries]
@@ -94,29 +95,36 @@ class TakePool:
 
 
 def take_pool(run, data) -> TakePool:
-    """The :class:`TakePool` of a loaded run (its ``eval.extra_synth_seeds``)."""
+    """The :class:`TakePool` of a loaded run (its ``eval.extra_synth_seeds``, kept in ``extra_seeds``).
+
+    A run trained on real data (a ``data.root`` folder without a ``manifest.json``, e.g. BEAT2) has no
+    synthetic draws to add, and a seed equal to the training corpus's own would hold out its training takes:
+    either is left out with a warning (the shipped tiny configs set the extra seeds, and any run of them must
+    still evaluate)."""
     import copy
     import json
+    import warnings
     from pathlib import Path
 
     from motionlab.recipes.gesture.data import GestureArrays
 
     cfg = run.cfg
     seeds = [int(s) for s in cfg.eval.extra_synth_seeds]
-    if not seeds:
-        return TakePool(data)
     scale, own = cfg.data.synth_scale, int(cfg.data.synth_seed)
-    if cfg.data.root:
+    if seeds and cfg.data.root:
         manifest = Path(cfg.data.root) / "manifest.json"
         if not manifest.is_file():
-            raise MotionLabError("eval.extra_synth_seeds needs a run trained on a synthetic corpus (the built-in one "
-                                 f"or a corpus folder with a manifest.json); data.root is {cfg.data.root!r}",
-                                 place="eval.extra_synth_seeds")
-        meta = json.loads(manifest.read_text(encoding="utf-8"))
-        scale, own = str(meta.get("scale", scale)), int(meta.get("seed", own))
+            warnings.warn(f"eval.extra_synth_seeds {seeds} left out: the run was trained on {cfg.data.root}, not a "
+                          "synthetic corpus (no manifest.json); only its own held-out takes are evaluated",
+                          stacklevel=2)
+            seeds = []
+        else:
+            meta = json.loads(manifest.read_text(encoding="utf-8"))
+            scale, own = str(meta.get("scale", scale)), int(meta.get("seed", own))
     if own in seeds:
-        raise MotionLabError(f"eval.extra_synth_seeds {seeds} holds the training corpus's own seed {own}: its "
-                             "training takes are not held out", place="eval.extra_synth_seeds")
+        warnings.warn(f"eval.extra_synth_seeds: seed {own} left out, it is the training corpus's own seed (its "
+                      "training takes are not held out)", stacklevel=2)
+        seeds = [s for s in seeds if s != own]
     extras = []
     for s in seeds:
         c = copy.deepcopy(cfg)
@@ -281,7 +289,7 @@ def evaluate(run_dir: Union[str, os.PathLike]) -> Dict[str, Any]:
     metrics["gt_l1div"] = M.l1_diversity([real_pos[i] for i in held])
     metrics["gt_jerk"] = float(np.mean([M.mean_jerk(real_pos[i], fps, "positions") for i in held]))
     metrics.update({"num_takes": len(held), "frames": int(sum(len(real_pos[i]) for i in held)), "split": E.split,
-                    "extra_synth_seeds": [int(x) for x in E.extra_synth_seeds],
+                    "extra_synth_seeds": list(data.extra_seeds),
                     "step": int(run.step), "dyadic": dyadic, "fgd_evaluator": str(E.evaluator_run or run_dir)})
     return metrics
 
