@@ -10,8 +10,11 @@ from typing import List
 
 from motionlab.demo import DemoContext, pick_clip
 
-#: steps of the demo's runs (the shipped tiny configs train longer; the demo must stay short)
-DEMO_OVERRIDES = ["model.vq.steps=60", "train.max_steps=200", "train.progress=none"]
+#: the gesture section trains the shipped tiny config (420 steps): shorter runs miss BC and FGD against the
+#: baselines on the 34 held-out takes (200 steps with 60 tokenizer steps, seed 0: BC 0.140 vs 0.259 for a random clip)
+GESTURE_DEMO_OVERRIDES = ["train.progress=none"]
+#: steps of the dyadic section's run (the shipped tiny dyadic config trains longer; the demo must stay short)
+DYADIC_DEMO_OVERRIDES = ["model.vq.steps=60", "train.max_steps=200", "train.progress=none"]
 
 
 def section(ctx: DemoContext) -> List[str]:
@@ -21,7 +24,7 @@ def section(ctx: DemoContext) -> List[str]:
 
     corpus, out = ctx.corpus, ctx.out
     run = Path(train("gesture", config_path=ctx.configs / "gesture" / "tiny.yaml",
-                     overrides=[f"data.root={corpus}", *DEMO_OVERRIDES], run_dir=out / "runs" / "gesture"))
+                     overrides=[f"data.root={corpus}", *GESTURE_DEMO_OVERRIDES], run_dir=out / "runs" / "gesture"))
     metrics = evaluate(run)
     clip = pick_clip(ctx.clips, "talking", split="test") or pick_clip(ctx.clips, "talking")
     media = ctx.media
@@ -44,11 +47,11 @@ def dyadic_section(ctx: DemoContext) -> List[str]:
 
     corpus, out = ctx.corpus, ctx.out
     run = Path(train("dyadic", config_path=ctx.configs / "dyadic" / "tiny.yaml",
-                     overrides=[f"data.root={corpus}", *DEMO_OVERRIDES], run_dir=out / "runs" / "dyadic"))
+                     overrides=[f"data.root={corpus}", *DYADIC_DEMO_OVERRIDES], run_dir=out / "runs" / "dyadic"))
     metrics = evaluate(run)
     md = ["## Dyadic responder (tiny)", "",
           "The partner's voice and motion condition every part (body, hands, face) of the responder. "
-          f"Trained for {DEMO_OVERRIDES[1].split('=')[1]} steps here; `motionlab train dyadic` trains the shipped tiny "
+          f"Trained for {DYADIC_DEMO_OVERRIDES[1].split('=')[1]} steps here; `motionlab train dyadic` trains the shipped tiny "
           "config longer.", ""]
     by_id = {c["id"]: c for c in ctx.clips}
     clip = next((c for c in ctx.clips if c["kind"] == "dyadic" and c.get("split") == "test"
