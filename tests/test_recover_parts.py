@@ -317,3 +317,33 @@ def test_adversarial_gradient_is_capped_by_the_supervised_one():
     assert norm(module._adv_scale(sup, big) * big) == pytest.approx(0.5 * float(norm(sup)), rel=1e-4)
     cfg.adapt.adv_grad_cap = 0.0
     assert module._adv_scale(sup, big) == 1.0
+
+
+def test_domain_input_stages_keep_the_source_path():
+    """``model.domain_inputs``: until adaptation copies the source's input stage the target reads the source
+    stage; a changed target stage changes target outputs only and the source path sends no gradient to it;
+    a wrong domain name lists the valid ones."""
+    from motionlab.recipes.recover.model import Lifter
+
+    torch.manual_seed(0)
+    lifter = Lifter(width=16, depth=2, domain_inputs=True).eval()
+    feat, box = torch.rand(2, 9, 17, 3), torch.rand(2, 9, 3)
+    with torch.no_grad():
+        lifter.inp_target.weight.add_(1.0)  # not ready yet: ignored
+    assert torch.equal(lifter(feat, box, domain="target"), lifter(feat, box))
+    lifter.init_target_inputs()
+    assert torch.equal(lifter.inp_target.weight, lifter.inp.weight)
+    before = lifter(feat, box).detach()
+    with torch.no_grad():
+        lifter.inp_target.weight.mul_(1.5)
+    assert torch.equal(lifter(feat, box), before)
+    assert not torch.allclose(lifter(feat, box, domain="target"), before)
+    lifter(feat, box).square().mean().backward()
+    own = {id(p) for p in lifter.target_input_parameters()}
+    for name, p in lifter.named_parameters():
+        assert (p.grad is not None and p.grad.abs().sum() > 0) != (id(p) in own), name
+    with pytest.raises(MotionLabError, match="source"):
+        lifter(feat, box, domain="real")
+    state = Lifter(width=16, depth=2, domain_inputs=True)
+    state.load_state_dict(lifter.state_dict())
+    assert bool(state.target_ready)

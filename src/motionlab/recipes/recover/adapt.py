@@ -104,7 +104,8 @@ def jitter_input(feat: Tensor, sigma: float, gen: torch.Generator, drop: float =
 
 
 def pseudo_labels(teacher, feat: Tensor, box: Tensor, cfg, gen: torch.Generator) -> Dict[str, Tensor]:
-    """Average the teacher's outputs over ``num_augmentations`` views mapped back to the original.
+    """Average the teacher's outputs over ``num_augmentations`` views mapped back to the original
+    (``teacher(feat, box)``: a lifter, or any callable with its signature).
 
     Views: the original, its mirror, then alternately rotated (``+-rotation_deg``) and mirrored+scaled
     views, all jittered except the first. The camera-frame joints average over every view; the

@@ -56,6 +56,7 @@ class RecoverModelConfig:
     heads: int = 4  # transformer only
     conf_dim: int = 4  # confidence embedding size per joint
     dropout: float = 0.1  # dropout in the lifter
+    domain_inputs: bool = False  # an input stage (confidence embedding, input projection) per domain; backbone and head shared
     disc_hidden: int = 64  # GRU width of the motion discriminator
     disc_layers: int = 1  # GRU layers of the motion discriminator
 
@@ -118,6 +119,7 @@ class RecoverAdaptConfig:
     view_transfer_fraction: float = 0.5  # fraction of the source windows re-viewed
     input_transfer: bool = False  # target confidence patterns and the target's noise-vs-confidence on source windows
     input_transfer_fraction: float = 0.5  # fraction of the source windows that get them
+    source_via_target: float = 1.0  # with model.domain_inputs: weight of the supervised loss on the source batch read through the target's input stage
     ema_teacher: bool = True  # pseudo-labels from an EMA copy of the lifter (else from the lifter itself)
     ema_decay: float = 0.99  # decay of the EMA teacher
     pseudo_weight: float = 0.3  # weight of the pseudo-label loss (a confidence-weighted mean over the accepted windows)
@@ -138,6 +140,7 @@ class RecoverInferConfig:
     min_frames: int = 8  # shorter tracks are refused
     fit_iters: int = 30  # rotation fitting refinement steps after the closed form (SMPL-22 rotations to the joints, fixed bone lengths)
     view_fit_deg: float = 60.0  # the camera tilt refitted to the track's 2D (+-deg, per window of data.window frames; 0 = the lifter's own)
+    domain: str = "target"  # input stage for user tracks with model.domain_inputs: "target" (real detector tracks) or "source"
 
 
 @dataclass

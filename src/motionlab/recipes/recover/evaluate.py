@@ -31,18 +31,20 @@ from motionlab.recipes.recover.data import Track
 DOMAIN_NAMES = {"synthetic": "source", "real": "target"}
 
 
-def predict(lifter, track: Track, view_fit_deg: float = 0.0, window: int = 64) -> Dict[str, np.ndarray]:
+def predict(lifter, track: Track, view_fit_deg: float = 0.0, window: int = 64,
+            domain: str = "target") -> Dict[str, np.ndarray]:
     """Run ``lifter`` on a whole track: ``cam (T, 22, 3)`` camera-frame joints, ``rel``, ``world``
     ``(T, 22, 3)`` gravity-aligned world joints and ``root (T, 3)``. With ``view_fit_deg > 0`` the
     camera-frame joints are turned by the camera tilt refitted to the track's 2D on windows of
     ``window`` frames (:func:`~motionlab.recipes.recover.adapt.refit_track_view`; no labels);
-    ``cam_lifter`` keeps the lifter's own."""
+    ``cam_lifter`` keeps the lifter's own. ``domain`` picks the lifter's input stage when it has one per
+    domain (``model.domain_inputs``)."""
     from motionlab.recipes.recover.adapt import refit_track_view
 
     with torch.no_grad():
         feat = torch.from_numpy(track.feat)[None]
         box = torch.from_numpy(track.box)[None]
-        out = lifter(feat, box)
+        out = lifter(feat, box, domain=domain)
         parts = G.split(out)
         cam_lifter = G.camera_joints(parts, box)
         if view_fit_deg > 0:
@@ -74,12 +76,13 @@ def track_metrics(pred: Dict[str, np.ndarray], track: Track) -> Dict[str, float]
 FEET = [G.SMPL22_NAMES.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
 
 
-def domain_metrics(lifter, tracks: List[Track], view_fit_deg: float = 0.0, window: int = 64) -> Dict[str, float]:
+def domain_metrics(lifter, tracks: List[Track], view_fit_deg: float = 0.0, window: int = 64,
+                   domain: str = "target") -> Dict[str, float]:
     """Frame-weighted means of :func:`track_metrics` over ``tracks`` (NaN entries skipped)."""
     sums: Dict[str, float] = {}
     weights: Dict[str, float] = {}
     for t in tracks:
-        for k, v in track_metrics(predict(lifter, t, view_fit_deg, window), t).items():
+        for k, v in track_metrics(predict(lifter, t, view_fit_deg, window, domain), t).items():
             if np.isfinite(v):
                 sums[k] = sums.get(k, 0.0) + v * t.num_frames
                 weights[k] = weights.get(k, 0.0) + t.num_frames
@@ -118,7 +121,7 @@ def evaluate(run_dir, split: str = "test") -> Dict[str, float]:
     for prefix, lifter in models.items():
         lifter.eval()
         for dom, name in DOMAIN_NAMES.items():
-            for k, v in domain_metrics(lifter, by_domain[dom], cfg.infer.view_fit_deg, cfg.data.window).items():
+            for k, v in domain_metrics(lifter, by_domain[dom], cfg.infer.view_fit_deg, cfg.data.window, name).items():
                 metrics[f"{prefix}{k}_{name}"] = float(v)
     if "source_only/" in models:
         so_t, so_s = metrics["source_only/mpjpe_target"], metrics["source_only/mpjpe_source"]

@@ -4,11 +4,13 @@ Every step: the supervised (synthetic) loss on a labelled source batch. With ada
 motion discriminator learns every step (real: source 3D; fake: implausible versions of it, and the
 lifter's target predictions when ``adapt.disc_target_fakes``), and from ``adapt.start_step`` the steps the alternating sampler picks also see an
 unlabelled target batch: pseudo-labels from the teacher's augmented views, the adversarial term, 2D
-re-projection and bone-length consistency. Logged by name: ``synthetic_loss``, ``real_loss``,
+re-projection and bone-length consistency. With ``model.domain_inputs`` the target batches go through the
+target's input stage, which from ``adapt.start_step`` also learns the source labels (``adapt.source_via_target``).
+Logged by name: ``synthetic_loss``, ``real_loss``,
 ``discriminator_real_loss``, ``discriminator_fake_loss``, ``discriminator_adv_loss``, ``adv_scale`` (the
 factor ``adapt.adv_grad_cap`` put on the adversarial term), ``confidence_threshold``, ``pseudo_accepted`` (fraction of target windows whose pseudo-label passed),
 ``pseudo_confidence``, ``pseudo_loss``, ``pseudo_view_deg`` (the mean refitted camera tilt), ``reprojection_loss``,
-``bone_loss``, ``bone_prior_loss``, ``consistency_loss``.
+``bone_loss``, ``bone_prior_loss``, ``consistency_loss``, ``source_via_target_loss``.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class RecoverModule(RecipeModule):
         if a.enabled and step == a.start_step and self.trainer is not None and self.trainer.is_global_zero:
             self._save_source_only(Path(self.trainer.default_root_dir))
         if a.enabled and step >= a.start_step and not self._teacher_ready:
+            self.model.init_target_inputs()
             self.teacher.load_state_dict(self.model.state_dict())
             self._teacher_ready = True
 
@@ -117,8 +120,11 @@ class RecoverModule(RecipeModule):
         adapted run then trails the source-only run long before adaptation starts)."""
         if not gradient_clip_val:
             return
-        for module in (self.model, self.discriminator):
-            grads = [p for p in module.parameters() if p.grad is not None]
+        own = {id(p) for p in self.model.target_input_parameters()}
+        groups = ([p for p in self.model.parameters() if id(p) not in own], self.model.target_input_parameters(),
+                  list(self.discriminator.parameters()))
+        for params in groups:
+            grads = [p for p in params if p.grad is not None]
             if grads:
                 torch.nn.utils.clip_grad_norm_(grads, float(gradient_clip_val))
 
@@ -140,6 +146,11 @@ class RecoverModule(RecipeModule):
         sup = sum(getattr(w, k) * v for k, v in terms.items()) + w.bone_source * A.bone_loss(out)
         logs = {f"source_{k}": v for k, v in terms.items()}
         logs["synthetic_loss"] = sup
+        if self._adapting(step) and self.model.domain_inputs and a.source_via_target > 0:
+            # the target's input stage learns from the labels too (read through it, the same source batch)
+            via = supervised_terms(self.model(feat, box, domain="target"), target, self.fps)
+            logs["source_via_target_loss"] = sum(getattr(w, k) * v for k, v in via.items())
+            sup = sup + a.source_via_target * logs["source_via_target_loss"]
         total = a.synthetic_weight * sup if a.enabled else sup
         use_d = a.enabled and a.use_discriminator
         fakes = [A.implausible(target, gen)] if use_d else []
@@ -230,12 +241,12 @@ class RecoverModule(RecipeModule):
         logs: Dict[str, torch.Tensor] = {}
         real = tf.new_zeros(())
         student_in = A.jitter_input(tf, a.jitter, gen, drop=0.05) if a.use_pseudo_labels else tf
-        tout = self.model(student_in, tb)
+        tout = self.model(student_in, tb, domain="target")
         if a.use_pseudo_labels:
             teacher = self.teacher if a.ema_teacher else self.model
             was = teacher.training
             teacher.eval()
-            pl = A.pseudo_labels(teacher, tf, tb, self.cfg, gen)
+            pl = A.pseudo_labels(lambda f, b: teacher(f, b, domain="target"), tf, tb, self.cfg, gen)
             teacher.train(was)
             if a.use_discriminator:
                 with torch.no_grad():
@@ -275,8 +286,8 @@ class RecoverModule(RecipeModule):
         return real, tout, logs
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
-        out = self.model(batch["feat"], batch["box"])
         name = "source" if dataloader_idx == 0 else "target"
+        out = self.model(batch["feat"], batch["box"], domain=name)
         self.log(f"val/mpjpe_{name}", mpjpe_torch(out, batch["target"]), on_epoch=True, on_step=False,
                  batch_size=batch["feat"].shape[0], add_dataloader_idx=False)
 

@@ -81,7 +81,7 @@ def recover_track(kp, run_dir, fps: Optional[float] = None, focal: Optional[floa
     track = make_track(Path(src).name if src else "track", "input", xy, conf, model_fps, size,
                        cfg.data.min_confidence, K, file=src)
     run.model.eval()
-    pred = predict(run.model, track, cfg.infer.view_fit_deg, cfg.data.window)
+    pred = predict(run.model, track, cfg.infer.view_fit_deg, cfg.data.window, domain=cfg.infer.domain)
     motion, err = fit_motion(pred["world"], model_fps, cfg.infer.fit_iters if fit_iters is None else fit_iters)
     motion.meta.update(source=os.fspath(src) if src else "", person=kp.meta.get("person", "the only person"))
     notes = {"frames": T, "fps": model_fps, "input_fps": src_fps, "focal_px": round(track.focal, 1),
