@@ -83,6 +83,7 @@ class GeneratorConfig:
     scan: str = "auto"  # selective scan: auto (mamba_ssm on CUDA if importable, else parallel), parallel, sequential
     partner_root: bool = False  # dyadic: the partner motion encoder also reads the partner's root channels (their own sway)
     partner_smooth: int = 0  # dyadic: frames of a moving average over the partner condition (0 = off); odd
+    speech_context: int = 0  # frames of a centred temporal convolution over the fused speech (0 = off; odd): each frame sees the coming words
     partner_to_root: bool = False  # dyadic: the regressed root reads the partner condition too (else the global scan only)
 
 

@@ -105,6 +105,11 @@ class Generator(nn.Module):
         self.wave = WaveEncoder(g.audio_dim)
         self.word = nn.Embedding(cfg.data.max_vocab, g.word_dim)
         self.fuse = nn.Sequential(nn.Linear(g.audio_dim + g.word_dim, H), nn.GELU(), nn.Linear(H, H))
+        k = int(g.speech_context)
+        if k < 0 or (k > 0 and k % 2 == 0):
+            raise MotionLabError(f"model.generator.speech_context must be 0 or an odd number of frames, got {k}",
+                                 place="model.generator.speech_context")
+        self.speech_context = nn.Conv1d(H, H, k, padding=k // 2) if k > 0 else None
         self.motion_in = nn.Linear(S, H)
         self.mask_token = nn.Parameter(torch.zeros(S))
         self.speaker = nn.Embedding(g.num_speakers, H)
@@ -139,7 +144,10 @@ class Generator(nn.Module):
     def speech(self, batch: Dict[str, Tensor], words: bool = True) -> Tensor:
         a = self.wave(batch["audio"], batch["afeat"])
         w = self.word(batch["word"]) if words else torch.zeros(*a.shape[:2], self.word.embedding_dim, device=a.device)
-        return self.fuse(torch.cat([a, w], dim=-1))
+        sp = self.fuse(torch.cat([a, w], dim=-1))
+        if self.speech_context is not None:  # residual: each frame also reads the speech around it
+            sp = sp + self.speech_context(sp.transpose(1, 2)).transpose(1, 2)
+        return sp
 
     def partner_condition(self, batch: Dict[str, Tensor]) -> Tensor:
         pm = self.p_motion(batch["p_motion"].index_select(-1, self.partner_cols).transpose(1, 2)).transpose(1, 2)
