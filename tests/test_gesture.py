@@ -122,6 +122,15 @@ def test_losses_label_smoothing_and_weights(tiny_corpus, cache):
     for p in m.parts:
         for k in ("latent", "cls", "vel", "acc"):
             assert torch.isfinite(res[f"{k}_{p}"])
+    # the root's acceleration term (off by default): L1 between the frame-to-frame changes of the root rates
+    assert "root_acc" not in res
+    cfg.loss.root_acc = 2.0
+    with torch.no_grad():
+        res2 = pass_losses(out, tok, batch["lower"][..., :4], cfg, m.parts)
+    want = torch.nn.functional.l1_loss(out["root"].diff(dim=1), batch["lower"][..., :4].diff(dim=1))
+    assert torch.isclose(res2["root_acc"], want)
+    assert torch.isclose(res2["loss"], res["loss"] + 2.0 * want)
+    cfg.loss.root_acc = 0.0
 
 
 def test_quick_run_logs_every_loss(quick_run):

@@ -98,6 +98,7 @@ class LossConfig:
     vel: Dict[str, float] = field(default_factory=lambda: {"upper": 0.5, "lower": 2.0, "hands": 1.0, "face": 0.5})  # L1 velocity weight on latents, per part
     acc: Dict[str, float] = field(default_factory=lambda: {"upper": 1.0, "lower": 1.0, "hands": 0.5, "face": 0.5})  # L1 acceleration weight on latents, per part
     root: float = 1.0  # weight of the regressed root velocity loss
+    root_acc: float = 0.0  # weight of an L1 loss on the regressed root's frame-to-frame change (its acceleration; 0 = off)
     passes: Dict[str, float] = field(default_factory=lambda: {"full": 1.0, "self": 1.0, "word": 1.0})  # weights of the three mask passes
     partner_dropout: float = 0.0  # dyadic: share of training windows whose partner inputs are zeroed
     word_dropout: float = 0.2  # share of each training window's words read as <unk> (held-out takes say words the training split lacks)

@@ -311,7 +311,11 @@ def pass_losses(out: Dict[str, Tensor], tok: Dict[str, Tensor], root_target: Ten
         total = total + L.latent * res[f"latent_{p}"] + L.cls * res[f"cls_{p}"] \
             + L.vel.get(p, 0.0) * res[f"vel_{p}"] + L.acc.get(p, 0.0) * res[f"acc_{p}"]
     res["root"] = F.mse_loss(out["root"], root_target)
-    res["loss"] = total + L.root * res["root"]
+    total = total + L.root * res["root"]
+    if L.root_acc > 0:  # the root channels are rates: their frame-to-frame change is the root's acceleration
+        res["root_acc"] = F.l1_loss(_vel(out["root"]), _vel(root_target))
+        total = total + L.root_acc * res["root_acc"]
+    res["loss"] = total
     return res
 
 
