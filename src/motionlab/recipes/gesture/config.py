@@ -119,6 +119,7 @@ class ModelConfig:
     seam_blend: int = 16  # inference: frames over which a chunk's offset to the previous chunk's seeds fades out
     code_temperature: float = 0.0  # inference: 0 = argmax codes; > 0 = codes sampled at this temperature
     seam_fade: int = 6  # inference: first generated frames of a chunk faded in from the previous chunk's motion
+    seam_fade_parts: Dict[str, int] = field(default_factory=dict)  # inference: per part (or root) seam_fade overriding `seam_fade`
     root_smooth: float = 0.0  # inference: Gaussian sigma (frames) over the regressed root velocity (0 = none; its frame noise jerks the body)
     vq: VQConfig = field(default_factory=VQConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)

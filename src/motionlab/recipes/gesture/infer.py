@@ -120,7 +120,8 @@ def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.nda
                       chunk: int = 64, seed_frames: int = 4, zero_partner: bool = False,
                       decode: Union[str, Dict[str, str]] = "codes", passes: int = 0,
                       seam_blend: int = 16, seam_fade: int = 6, temperature: float = 0.0,
-                      sample_seed: int = 0, root_smooth: float = 0.0) -> Dict[str, np.ndarray]:
+                      sample_seed: int = 0, root_smooth: float = 0.0,
+                      seam_fade_parts: Optional[Dict[str, int]] = None) -> Dict[str, np.ndarray]:
     """Codes, decoded normalised parts and the normalised root of one whole sequence.
 
     ``cond``: per-frame ``audio (T, W)``, ``afeat (T, 2)``, ``word (T,)`` and, for dyadic models,
@@ -151,13 +152,23 @@ def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.nda
     the seeds (:func:`offset_decay`). A chunk's first generated frames are also a start-up transient
     (its scans start from an empty state), so its first ``seam_fade`` frames after the seeds are faded in
     with smoothstep weights (:func:`crossfade_weights`) from the previous chunk's motion continued at its
-    last velocity. Position and velocity pass the seam continuously.
+    last velocity. Position and velocity pass the seam continuously. ``seam_fade_parts`` (``{part: frames}``)
+    sets that fade-in per part (``root`` names the regressed root), e.g. longer for the regressed latents
+    than for the codebook latents of argmax codes, whose extrapolation leaves the codebook.
     Returns ``{"idx_<p>": (T,), "<p>": (T, D) normalised, "root": (T, 4) normalised, "starts": chunk starts}``.
     """
     from motionlab.errors import MotionLabError, choices_error
 
     parts = model.parts
     decode = {p: decode for p in parts} if isinstance(decode, str) else {p: decode.get(p, "codes") for p in parts}
+    fades = {n: int((seam_fade_parts or {}).get(n, seam_fade)) for n in list(parts) + ["root"]}
+    for n in seam_fade_parts or {}:
+        if n not in fades:
+            raise choices_error("seam_fade_parts part", n, tuple(fades), place="model.seam_fade_parts")
+    for n, f in fades.items():
+        if f < 0 or f > chunk - seed_frames:
+            raise MotionLabError(f"seam fade of {n!r} must be 0..{chunk - seed_frames} frames, got {f}",
+                                 place="model.seam_fade_parts" if n in (seam_fade_parts or {}) else "model.seam_fade")
     for mode in decode.values():
         if mode not in ("codes", "latents"):
             raise choices_error("decode mode", mode, ("codes", "latents"), place="model.decode")
@@ -211,8 +222,9 @@ def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.nda
     zc["root"] = outs["root"]
     line = {n: torch.zeros(T_pad, v.shape[-1], device=dev) for n, v in zc.items()}
     codes = {p: torch.zeros(T_pad, dtype=torch.long, device=dev) for p in parts}
-    fade = int(seam_fade) if seam_blend > 0 and seed_frames > 1 else 0
-    w = torch.from_numpy(crossfade_weights(fade)).to(dev)[:, None]
+    if not (seam_blend > 0 and seed_frames > 1):
+        fades = {n: 0 for n in fades}
+    weights = {n: torch.from_numpy(crossfade_weights(f)).to(dev)[:, None] for n, f in fades.items()}
     decay = torch.from_numpy(offset_decay(chunk, seed_frames, seam_blend)).to(dev)[:, None]
     for k, s in enumerate(starts):
         lo = 0 if k == 0 else seed_frames
@@ -221,6 +233,7 @@ def generate_sequence(model, cond: Dict[str, np.ndarray], seed: Dict[str, np.nda
             if k > 0 and seam_blend > 0 and seed_frames > 0:
                 end = line[n][s + seed_frames - 1]
                 x = x + decay * (end - x[seed_frames - 1])
+                fade, w = fades[n], weights[n]
                 if fade > 0:
                     j = torch.arange(1, fade + 1, device=dev, dtype=x.dtype)[:, None]
                     ahead = end + j * (end - line[n][s + seed_frames - 2])
@@ -251,7 +264,7 @@ def infer_options(cfg) -> Dict[str, object]:
     decode = {p: m.decode_parts.get(p, m.decode) for p in m.parts}
     return {"chunk": m.chunk, "seed_frames": m.seed_frames, "decode": decode, "passes": m.infer_passes,
             "seam_blend": m.seam_blend, "seam_fade": m.seam_fade, "temperature": m.code_temperature,
-            "root_smooth": m.root_smooth}
+            "root_smooth": m.root_smooth, "seam_fade_parts": dict(m.seam_fade_parts)}
 
 
 def denormalize_parts(gen: Dict[str, np.ndarray], normalizers, parts: List[str]) -> Dict[str, np.ndarray]:
