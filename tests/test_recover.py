@@ -117,7 +117,8 @@ def test_tiny_adaptation_gain(tiny_corpus, tmp_path):
     """The packaged tiny config: full adaptation vs a source-only run of the same length and the same
     source augmentations, both with the inference's refitted camera tilt (test clips, no target labels
     in training). Two 800-step runs, about 4 minutes on 2 cores: the gain is the recipe's point, so it
-    runs by default. Measured (seeds 0 / 1 / 2, one input stage per domain, real_weight 0.3): target -41 / -30 / -24%."""
+    runs by default. Measured (seeds 0-4, one input stage per domain, real_weight 0.3): target -41 / -30 / -24 /
+    -32 / -33%."""
     from motionlab.train.engine import evaluate, train
 
     adapted = evaluate(train("recover", run_dir=tmp_path / "full"))
@@ -125,5 +126,6 @@ def test_tiny_adaptation_gain(tiny_corpus, tmp_path):
     gain = (source["mpjpe_target"] - adapted["mpjpe_target"]) / source["mpjpe_target"]
     assert gain >= 0.20, (source["mpjpe_target"], adapted["mpjpe_target"])
     if adapted["mpjpe_source"] > 1.05 * source["mpjpe_source"]:
-        # measured (3 seeds, real_weight 0.3): +5.3 / -2.6 / +4.4% on the source (mean +2.4%); the issue allows +5%
+        # measured (5 seeds, real_weight 0.3): +5.3 / -2.6 / +4.4 / +9.4 / +11.0% on the source (mean +5.5%);
+        # the issue allows +5%
         pytest.xfail(f"source bound missed: {source['mpjpe_source']:.1f} -> {adapted['mpjpe_source']:.1f} mm")
