@@ -319,6 +319,29 @@ def test_adversarial_gradient_is_capped_by_the_supervised_one():
     assert module._adv_scale(sup, big) == 1.0
 
 
+def test_domain_output_layers_follow_the_input_stages():
+    """``model.domain_outputs``: the target's own output layer starts as a copy of the source's with its input
+    stage, changes target outputs only, and belongs to the target's own parameters."""
+    from motionlab.recipes.recover.model import Lifter
+
+    torch.manual_seed(0)
+    lifter = Lifter(width=16, depth=2, domain_inputs=True, domain_outputs=True).eval()
+    feat, box = torch.rand(2, 9, 17, 3), torch.rand(2, 9, 3)
+    with torch.no_grad():
+        lifter.out_target.weight.add_(1.0)
+    lifter.init_target_inputs()
+    assert torch.equal(lifter.out_target.weight, lifter.out.weight)
+    assert torch.equal(lifter(feat, box, domain="target"), lifter(feat, box))
+    before = lifter(feat, box).detach()
+    with torch.no_grad():
+        lifter.out_target.bias.add_(0.5)
+    assert torch.equal(lifter(feat, box), before)
+    assert torch.allclose(lifter(feat, box, domain="target"), before + 0.5, atol=1e-5)
+    own = {id(p) for p in lifter.target_input_parameters()}
+    assert id(lifter.out_target.weight) in own and id(lifter.out.weight) not in own
+    assert not Lifter(width=16, depth=2, domain_outputs=True).domain_outputs  # needs domain_inputs
+
+
 def test_domain_input_stages_keep_the_source_path():
     """``model.domain_inputs``: until adaptation copies the source's input stage the target reads the source
     stage; a changed target stage changes target outputs only and the source path sends no gradient to it;

@@ -57,6 +57,7 @@ class RecoverModelConfig:
     conf_dim: int = 4  # confidence embedding size per joint
     dropout: float = 0.1  # dropout in the lifter
     domain_inputs: bool = False  # an input stage (confidence embedding, input projection) per domain; backbone and head shared
+    domain_outputs: bool = False  # with domain_inputs: the output layer per domain too (the backbone alone shared)
     disc_hidden: int = 64  # GRU width of the motion discriminator
     disc_layers: int = 1  # GRU layers of the motion discriminator
 

@@ -198,7 +198,7 @@ class RecoverModule(RecipeModule):
         one = adv.new_ones(())
         if cap <= 0 or not (sup.requires_grad and adv.requires_grad):
             return one
-        last = self.model.out.weight
+        last = self.model.out_target.weight if self.model.domain_outputs else self.model.out.weight
         g_sup = torch.autograd.grad(sup, last, retain_graph=True, allow_unused=True)[0]
         g_adv = torch.autograd.grad(adv, last, retain_graph=True, allow_unused=True)[0]
         if g_sup is None or g_adv is None:

@@ -38,7 +38,8 @@ class Lifter(nn.Module):
     """``(feat (B, T, 17, 3), box (B, T, 3)) -> (B, T, OUT_DIM)``."""
 
     def __init__(self, arch: str = "tcn", width: int = 128, depth: int = 4, dilation_growth: int = 3,
-                 heads: int = 4, conf_dim: int = 4, dropout: float = 0.1, domain_inputs: bool = False) -> None:
+                 heads: int = 4, conf_dim: int = 4, dropout: float = 0.1, domain_inputs: bool = False,
+                 domain_outputs: bool = False) -> None:
         super().__init__()
         if arch not in ("tcn", "transformer"):
             raise choices_error("lifter arch", arch, ["tcn", "transformer"])
@@ -58,13 +59,17 @@ class Lifter(nn.Module):
             layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout, batch_first=True, norm_first=True)
             self.backbone = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.out = nn.Linear(width, OUT_DIM)
+        self.domain_outputs = bool(domain_outputs) and self.domain_inputs
+        if self.domain_outputs:  # the target's own output layer too (copied from the source's with its input stage)
+            self.out_target = copy.deepcopy(self.out)
         self.receptive_field = 1 + 2 * sum(dilation_growth ** i for i in range(depth)) if arch == "tcn" else -1
 
     def target_input_parameters(self) -> List[nn.Parameter]:
         """The parameters of the target's own input stage (empty without ``domain_inputs``)."""
         if not self.domain_inputs:
             return []
-        return list(self.conf_embed_target.parameters()) + list(self.inp_target.parameters())
+        own = list(self.conf_embed_target.parameters()) + list(self.inp_target.parameters())
+        return own + (list(self.out_target.parameters()) if self.domain_outputs else [])
 
     @torch.no_grad()
     def init_target_inputs(self) -> None:
@@ -72,6 +77,8 @@ class Lifter(nn.Module):
         if self.domain_inputs:
             self.conf_embed_target.load_state_dict(self.conf_embed.state_dict())
             self.inp_target.load_state_dict(self.inp.state_dict())
+            if self.domain_outputs:
+                self.out_target.load_state_dict(self.out.state_dict())
             self.target_ready.fill_(True)
 
     def forward(self, feat: Tensor, box: Tensor, domain: str = "source") -> Tensor:
@@ -93,7 +100,7 @@ class Lifter(nn.Module):
             h = self.backbone(h.transpose(1, 2)).transpose(1, 2)
         else:
             h = self.backbone(h + _positions(T, h.shape[-1], h.device, h.dtype))
-        return self.out(torch.relu(h))
+        return (self.out_target if target and self.domain_outputs else self.out)(torch.relu(h))
 
 
 def _positions(T: int, d: int, device, dtype) -> Tensor:
@@ -108,4 +115,5 @@ def _positions(T: int, d: int, device, dtype) -> Tensor:
 def build_lifter(cfg) -> Lifter:
     """The :class:`Lifter` of a :class:`~motionlab.recipes.recover.config.RecoverConfig`."""
     m = cfg.model
-    return Lifter(m.arch, m.width, m.depth, m.dilation_growth, m.heads, m.conf_dim, m.dropout, m.domain_inputs)
+    return Lifter(m.arch, m.width, m.depth, m.dilation_growth, m.heads, m.conf_dim, m.dropout, m.domain_inputs,
+                  m.domain_outputs)
