@@ -319,6 +319,27 @@ def test_adversarial_gradient_is_capped_by_the_supervised_one():
     assert module._adv_scale(sup, big) == 1.0
 
 
+def test_adversarial_cap_with_a_target_output_layer():
+    """With ``model.domain_outputs`` the adversarial term reads the target's output layer; when no labelled
+    loss reaches that layer (``adapt.source_via_target=0``) the cap measures the supervised gradient at the
+    source's layer instead of switching itself off."""
+    from motionlab.recipes.recover.config import RecoverConfig
+    from motionlab.recipes.recover.lightning import RecoverModule
+
+    torch.manual_seed(0)
+    cfg = RecoverConfig()
+    cfg.model.width, cfg.model.depth, cfg.model.domain_inputs, cfg.model.domain_outputs = 16, 2, True, True
+    module = RecoverModule(cfg)
+    module.model.init_target_inputs()
+    feat, box = torch.rand(2, 9, 17, 3), torch.rand(2, 9, 3)
+    sup = module.model(feat, box).square().mean()  # source path only
+    big = 1e4 * module.model(feat, box, domain="target").abs().mean()
+    scale = module._adv_scale(sup, big)
+    g_sup = torch.autograd.grad(sup, module.model.out.weight, retain_graph=True)[0].norm()
+    g_adv = torch.autograd.grad(scale * big, module.model.out_target.weight, retain_graph=True)[0].norm()
+    assert 0 < scale < 1 and float(g_adv) == pytest.approx(float(g_sup), rel=1e-4)
+
+
 def test_domain_output_layers_follow_the_input_stages():
     """``model.domain_outputs``: the target's own output layer starts as a copy of the source's with its input
     stage, changes target outputs only, and belongs to the target's own parameters."""
@@ -337,9 +358,10 @@ def test_domain_output_layers_follow_the_input_stages():
         lifter.out_target.bias.add_(0.5)
     assert torch.equal(lifter(feat, box), before)
     assert torch.allclose(lifter(feat, box, domain="target"), before + 0.5, atol=1e-5)
-    own = {id(p) for p in lifter.target_input_parameters()}
+    own = {id(p) for p in lifter.target_stage_parameters()}
     assert id(lifter.out_target.weight) in own and id(lifter.out.weight) not in own
-    assert not Lifter(width=16, depth=2, domain_outputs=True).domain_outputs  # needs domain_inputs
+    with pytest.raises(MotionLabError, match="needs model.domain_inputs"):
+        Lifter(width=16, depth=2, domain_outputs=True)
 
 
 def test_domain_input_stages_keep_the_source_path():
@@ -362,7 +384,7 @@ def test_domain_input_stages_keep_the_source_path():
     assert torch.equal(lifter(feat, box), before)
     assert not torch.allclose(lifter(feat, box, domain="target"), before)
     lifter(feat, box).square().mean().backward()
-    own = {id(p) for p in lifter.target_input_parameters()}
+    own = {id(p) for p in lifter.target_stage_parameters()}
     for name, p in lifter.named_parameters():
         assert (p.grad is not None and p.grad.abs().sum() > 0) != (id(p) in own), name
     with pytest.raises(MotionLabError, match="source"):

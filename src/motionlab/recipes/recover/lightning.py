@@ -120,8 +120,8 @@ class RecoverModule(RecipeModule):
         adapted run then trails the source-only run long before adaptation starts)."""
         if not gradient_clip_val:
             return
-        own = {id(p) for p in self.model.target_input_parameters()}
-        groups = ([p for p in self.model.parameters() if id(p) not in own], self.model.target_input_parameters(),
+        own = {id(p) for p in self.model.target_stage_parameters()}
+        groups = ([p for p in self.model.parameters() if id(p) not in own], self.model.target_stage_parameters(),
                   list(self.discriminator.parameters()))
         for params in groups:
             grads = [p for p in params if p.grad is not None]
@@ -198,8 +198,11 @@ class RecoverModule(RecipeModule):
         one = adv.new_ones(())
         if cap <= 0 or not (sup.requires_grad and adv.requires_grad):
             return one
+        # the output layer the adversarial term reads: the target's own with model.domain_outputs
         last = self.model.out_target.weight if self.model.domain_outputs else self.model.out.weight
         g_sup = torch.autograd.grad(sup, last, retain_graph=True, allow_unused=True)[0]
+        if g_sup is None:  # no labelled loss reads the target's layer (adapt.source_via_target=0): the source's
+            g_sup = torch.autograd.grad(sup, self.model.out.weight, retain_graph=True, allow_unused=True)[0]
         g_adv = torch.autograd.grad(adv, last, retain_graph=True, allow_unused=True)[0]
         if g_sup is None or g_adv is None:
             return one

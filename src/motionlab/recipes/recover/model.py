@@ -59,13 +59,17 @@ class Lifter(nn.Module):
             layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout, batch_first=True, norm_first=True)
             self.backbone = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.out = nn.Linear(width, OUT_DIM)
-        self.domain_outputs = bool(domain_outputs) and self.domain_inputs
+        self.domain_outputs = bool(domain_outputs)
+        if self.domain_outputs and not self.domain_inputs:
+            raise MotionLabError("model.domain_outputs needs model.domain_inputs: the target's output layer belongs to "
+                                 "its input stage", place="model.domain_outputs")
         if self.domain_outputs:  # the target's own output layer too (copied from the source's with its input stage)
             self.out_target = copy.deepcopy(self.out)
         self.receptive_field = 1 + 2 * sum(dilation_growth ** i for i in range(depth)) if arch == "tcn" else -1
 
-    def target_input_parameters(self) -> List[nn.Parameter]:
-        """The parameters of the target's own input stage (empty without ``domain_inputs``)."""
+    def target_stage_parameters(self) -> List[nn.Parameter]:
+        """The parameters of the target's own stage: its input stage and, with ``domain_outputs``, its output
+        layer (empty without ``domain_inputs``)."""
         if not self.domain_inputs:
             return []
         own = list(self.conf_embed_target.parameters()) + list(self.inp_target.parameters())
@@ -73,7 +77,8 @@ class Lifter(nn.Module):
 
     @torch.no_grad()
     def init_target_inputs(self) -> None:
-        """Start the target's input stage from the source's (no-op without ``domain_inputs``)."""
+        """Start the target's stage (input stage, and output layer with ``domain_outputs``) from the source's
+        (no-op without ``domain_inputs``)."""
         if self.domain_inputs:
             self.conf_embed_target.load_state_dict(self.conf_embed.state_dict())
             self.inp_target.load_state_dict(self.inp.state_dict())
