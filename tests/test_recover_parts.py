@@ -392,3 +392,28 @@ def test_domain_input_stages_keep_the_source_path():
     state = Lifter(width=16, depth=2, domain_inputs=True)
     state.load_state_dict(lifter.state_dict())
     assert bool(state.target_ready)
+
+
+def test_anchor_pulls_the_shared_weights_toward_the_source_only_ones():
+    """``adapt.anchor_decay``: the anchor holds every lifter weight but the target's own stage, and each pull
+    moves the anchored weights that fraction of the way back; the target's stage moves freely."""
+    from motionlab.recipes.recover.adapt import anchor_values, pull_toward
+    from motionlab.recipes.recover.model import Lifter
+
+    torch.manual_seed(0)
+    lifter = Lifter(width=16, depth=2, domain_inputs=True, domain_outputs=True)
+    lifter.init_target_inputs()
+    anchor = anchor_values(lifter, {n: p.detach() for n, p in lifter.named_parameters()})
+    own = {id(p) for p in lifter.target_stage_parameters()}
+    names = {n for n, p in lifter.named_parameters() if id(p) not in own}
+    assert set(anchor) == names and len(names) < len(list(lifter.parameters()))
+    before = {n: p.detach().clone() for n, p in lifter.named_parameters()}
+    with torch.no_grad():
+        for p in lifter.parameters():
+            p.add_(1.0)
+    pull_toward(lifter, anchor, 0.25)
+    for n, p in lifter.named_parameters():
+        expect = before[n] + (0.75 if n in anchor else 1.0)
+        assert torch.allclose(p, expect, atol=1e-6), n
+    pull_toward(lifter, anchor, 5.0)  # clamped: all the way back
+    assert all(torch.equal(p, before[n]) for n, p in lifter.named_parameters() if n in anchor)

@@ -367,3 +367,21 @@ def _mirror_bones() -> List[int]:
 
 
 _MIRROR_BONES = _mirror_bones()
+
+
+def anchor_values(lifter: torch.nn.Module, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Copies of ``state``'s entries for the lifter's parameters outside the target's own stage (the weights
+    ``adapt.anchor_decay`` pulls toward)."""
+    own = {id(p) for p in lifter.target_stage_parameters()}
+    return {n: state[n].detach().clone().to(p.device) for n, p in lifter.named_parameters() if id(p) not in own}
+
+
+@torch.no_grad()
+def pull_toward(lifter: torch.nn.Module, anchor: Dict[str, torch.Tensor], rate: float) -> None:
+    """Move each anchored parameter the fraction ``rate`` (clamped to [0, 1]) of the way to its anchor: a
+    decoupled decay (as AdamW's) toward the source-only weights rather than toward zero, outside the optimiser
+    so Adam's scaling does not undo it (an L2 term's gradient would be normalised away)."""
+    rate = min(max(float(rate), 0.0), 1.0)
+    for n, p in lifter.named_parameters():
+        if n in anchor:
+            p.lerp_(anchor[n], rate)

@@ -120,6 +120,7 @@ class RecoverAdaptConfig:
     view_transfer_fraction: float = 0.5  # fraction of the source windows re-viewed
     input_transfer: bool = False  # target confidence patterns and the target's noise-vs-confidence on source windows
     input_transfer_fraction: float = 0.5  # fraction of the source windows that get them
+    anchor_decay: float = 0.0  # decoupled decay (AdamW-style, lr x this per step) of the lifter's weights, all but the target's stage, toward their source-only values (0 = off)
     source_via_target: float = 1.0  # with model.domain_inputs: weight of the supervised loss on the source batch read through the target's input stage
     ema_teacher: bool = True  # pseudo-labels from an EMA copy of the lifter (else from the lifter itself)
     ema_decay: float = 0.99  # decay of the EMA teacher

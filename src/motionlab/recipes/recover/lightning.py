@@ -68,6 +68,7 @@ class RecoverModule(RecipeModule):
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self._teacher_ready = False
+        self._anchor: Optional[Dict[str, torch.Tensor]] = None  # source-only weights (adapt.anchor_decay)
         self.tilts = TiltBank()
 
     # -- helpers --------------------------------------------------------------------------------------
@@ -96,9 +97,26 @@ class RecoverModule(RecipeModule):
             self.model.init_target_inputs()
             self.teacher.load_state_dict(self.model.state_dict())
             self._teacher_ready = True
+        if self._adapting(step) and a.anchor_decay > 0 and self._anchor is None:
+            self._anchor = self._anchor_values()
+
+    def _anchor_values(self) -> Dict[str, torch.Tensor]:
+        """The lifter's weights outside the target's stage as they are now (at ``adapt.start_step``: the
+        source-only weights), or as ``checkpoints/source_only.ckpt`` holds them after a resume."""
+        state = {n: p.detach() for n, p in self.model.named_parameters()}
+        trainer = self._trainer
+        if trainer is not None and self.global_step > self.cfg.adapt.start_step:
+            path = Path(trainer.default_root_dir) / "checkpoints" / SOURCE_ONLY_CKPT
+            if path.exists():
+                saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+                state = {n[len("model."):]: v for n, v in saved.items() if n.startswith("model.")}
+        return A.anchor_values(self.model, state)
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         a = self.cfg.adapt
+        if self._anchor is not None:
+            # AdamW-style: the pull does not pass through Adam's scaling, so its strength is lr x anchor_decay
+            A.pull_toward(self.model, self._anchor, a.anchor_decay * float(self.trainer.optimizers[0].param_groups[0]["lr"]))
         if self._teacher_ready and a.ema_teacher:
             with torch.no_grad():
                 for pt, ps in zip(self.teacher.parameters(), self.model.parameters()):
