@@ -131,3 +131,24 @@ def test_tiny_adaptation_gain(tiny_corpus, tmp_path):
     if adapted["mpjpe_source"] > 1.05 * source["mpjpe_source"]:
         # measured (5 seeds): -1.6 / +4.8 / +4.0 / -3.5 / +8.8% on the source (mean +2.5%); the issue allows +5%
         pytest.xfail(f"source bound missed: {source['mpjpe_source']:.1f} -> {adapted['mpjpe_source']:.1f} mm")
+
+
+def test_anchor_decay_holds_the_shared_weights_at_the_source_only_ones(tiny_corpus, tmp_path):
+    """Wired into training: with a pull of rate 1 every adapted step, the trained lifter's weights outside the
+    target's stage end where ``checkpoints/source_only.ckpt`` has them, while the target's stage has learned."""
+    import torch
+
+    from motionlab.train.engine import load_run, train
+
+    run = train("recover", run_dir=tmp_path / "r",
+                overrides=["train.max_steps=24", "adapt.start_step=16", "data.source_cameras=1", "model.width=32",
+                           "train.val_every=-1", "train.log_every=8", "train.checkpoint_every=1000",
+                           "adapt.num_augmentations=2", "adapt.alternating_ratio=1.0", "adapt.anchor_decay=1e12"])
+    final = load_run(run).model
+    start = load_run(run, checkpoint=run / "checkpoints" / "source_only.ckpt").model
+    own = {id(p) for p in final.target_stage_parameters()}
+    s = dict(start.named_parameters())
+    shared = [(n, p) for n, p in final.named_parameters() if id(p) not in own]
+    assert shared and all(torch.allclose(p, s[n], atol=1e-6) for n, p in shared)
+    moved = [n for n, p in final.named_parameters() if id(p) in own and not torch.allclose(p, s[n], atol=1e-6)]
+    assert moved  # the target's own stage is free to adapt

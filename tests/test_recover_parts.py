@@ -417,3 +417,29 @@ def test_anchor_pulls_the_shared_weights_toward_the_source_only_ones():
         assert torch.allclose(p, expect, atol=1e-6), n
     pull_toward(lifter, anchor, 5.0)  # clamped: all the way back
     assert all(torch.equal(p, before[n]) for n, p in lifter.named_parameters() if n in anchor)
+
+
+def test_anchor_after_a_resume_reads_the_source_only_checkpoint(tmp_path):
+    """Resumed past ``adapt.start_step`` the anchor comes from ``checkpoints/source_only.ckpt``, not from the
+    (already adapted) weights in memory; without that file it is a clear error, not a silent re-anchoring."""
+    from types import SimpleNamespace
+
+    from motionlab.errors import MotionLabError
+    from motionlab.recipes.recover.config import RecoverConfig
+    from motionlab.recipes.recover.lightning import SOURCE_ONLY_CKPT, RecoverModule
+
+    torch.manual_seed(0)
+    cfg = RecoverConfig()
+    cfg.model.width, cfg.model.depth, cfg.model.domain_inputs = 16, 2, True
+    module = RecoverModule(cfg)
+    module._trainer = SimpleNamespace(default_root_dir=str(tmp_path), global_step=cfg.adapt.start_step + 10)
+    with pytest.raises(MotionLabError, match="source_only.ckpt is missing"):
+        module._anchor_values()
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({"state_dict": module.state_dict()}, tmp_path / "checkpoints" / SOURCE_ONLY_CKPT)
+    saved = {n: p.detach().clone() for n, p in module.model.named_parameters()}
+    with torch.no_grad():
+        for p in module.model.parameters():
+            p.add_(1.0)  # "adapted" since
+    anchor = module._anchor_values()
+    assert anchor and all(torch.equal(v, saved[n]) for n, v in anchor.items())

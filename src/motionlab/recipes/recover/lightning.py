@@ -30,7 +30,7 @@ from torch.func import functional_call
 from motionlab.nn.discriminators import MotionDiscriminator
 from motionlab.recipes.recover import adapt as A
 from motionlab.recipes.recover import geometry as G
-from motionlab.errors import choices_error
+from motionlab.errors import MotionLabError, choices_error
 from motionlab.recipes.recover.config import ADVERSARIAL, SELECTIONS, RecoverConfig
 from motionlab.recipes.recover.inputs import TargetInputModel, TiltBank, randomise_confidence, review_source, window_pitch
 from motionlab.recipes.recover.model import build_lifter
@@ -107,20 +107,29 @@ class RecoverModule(RecipeModule):
         trainer = self._trainer
         if trainer is not None and self.global_step > self.cfg.adapt.start_step:
             path = Path(trainer.default_root_dir) / "checkpoints" / SOURCE_ONLY_CKPT
-            if path.exists():
-                saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-                state = {n[len("model."):]: v for n, v in saved.items() if n.startswith("model.")}
+            if not path.is_file():  # the weights now are adapted ones: anchoring to them would be silently wrong
+                raise MotionLabError(f"adapt.anchor_decay needs the source-only weights to resume at step "
+                                     f"{self.global_step}, and {path} is missing", place="adapt.anchor_decay")
+            saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+            state = {n[len("model."):]: v for n, v in saved.items() if n.startswith("model.")}
         return A.anchor_values(self.model, state)
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         a = self.cfg.adapt
-        if self._anchor is not None:
-            # AdamW-style: the pull does not pass through Adam's scaling, so its strength is lr x anchor_decay
-            A.pull_toward(self.model, self._anchor, a.anchor_decay * float(self.trainer.optimizers[0].param_groups[0]["lr"]))
         if self._teacher_ready and a.ema_teacher:
             with torch.no_grad():
                 for pt, ps in zip(self.teacher.parameters(), self.model.parameters()):
                     pt.lerp_(ps.detach(), 1.0 - a.ema_decay)
+
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
+        """The optimiser's step, then (``adapt.anchor_decay``) the pull toward the source-only weights, AdamW-style
+        outside Adam's scaling, at the learning rate this step used. Here rather than in ``on_train_batch_end``:
+        the checkpoint callbacks run before the module's batch-end hook, so a checkpoint of the last step would
+        miss its pull."""
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        if self._anchor is not None:
+            lr = float(optimizer.param_groups[0]["lr"])
+            A.pull_toward(self.model, self._anchor, self.cfg.adapt.anchor_decay * lr)
 
     def on_load_checkpoint(self, checkpoint) -> None:
         self._teacher_ready = int(checkpoint.get("global_step", 0)) > self.cfg.adapt.start_step
