@@ -1,5 +1,5 @@
-"""recover end to end: a brief training (source-only, then adapted to the unlabelled real-like tracks),
-``motionlab eval`` on both domains, ``motionlab recover`` on user files (BVH that motionlab and bvhio read
+"""recover end to end: the packaged tiny config's training (source-only, then adapted to the unlabelled
+real-like tracks), ``motionlab eval`` on both domains, ``motionlab recover`` on user files (BVH that motionlab and bvhio read
 alike, npz, the video), bad input, and the adaptation gain of the packaged tiny config."""
 
 from __future__ import annotations
@@ -11,32 +11,24 @@ import pytest
 
 from motionlab.errors import MotionLabError
 
-# 220 source-only steps learn enough for the checks below; 80 adapted steps run every adaptation term (too
-# few to gain on the target: the packaged tiny config's 400 do, in test_tiny_adaptation_gain and the ablation)
-BRIEF = ["train.max_steps=300", "adapt.start_step=220", "adapt.threshold_every=20", "data.source_cameras=2",
-         "train.val_every=-1", "train.log_every=10", "train.checkpoint_every=1000", "adapt.num_augmentations=2",
-         "adapt.alternating_ratio=1.0",
-         # the target's own output layer (tiny.yaml's model.domain_outputs) needs more than 80 adapted steps: with it
-         # this run scored 169.6 mm on the target against the 151 asked; test_tiny_adaptation_gain runs it in full
-         "model.domain_outputs=false"]
-
-
 @pytest.fixture(scope="module")
-def brief_run(tiny_corpus, tmp_path_factory):
+def adapted_run(tiny_corpus, tmp_path_factory):
+    """The packaged tiny config as a user runs it (400 source-only steps, then 400 adapted): every test of this
+    file reads it, and test_tiny_adaptation_gain sets it against a source-only run of the same length."""
     from motionlab.train.engine import evaluate, train
 
-    run = train("recover", run_dir=tmp_path_factory.mktemp("recover") / "r", overrides=BRIEF)
+    run = train("recover", run_dir=tmp_path_factory.mktemp("recover") / "r", summary="none")
     return run, evaluate(run)
 
 
-def test_brief_run_learns_and_logs_the_adaptation(brief_run):
-    run, m = brief_run
+def test_tiny_run_learns_and_logs_the_adaptation(adapted_run):
+    run, m = adapted_run
     for dom in ("source", "target"):
         for k in ("mpjpe", "pa_mpjpe", "accel_error", "wa_mpjpe100", "w_mpjpe100", "rte", "jitter", "foot_sliding"):
             assert np.isfinite(m[f"{k}_{dom}"]), (k, dom)
             assert np.isfinite(m[f"source_only/{k}_{dom}"])
         assert m[f"pa_mpjpe_{dom}"] <= m[f"mpjpe_{dom}"]
-    # a brief run learns both domains well past the mean training pose, and the camera tilt refitted to the
+    # the run learns both domains well past the mean training pose, and the camera tilt refitted to the
     # 2D mends most of what the lifter alone gets wrong on the target tracks, filmed from above (cameras
     # the labelled source never had)
     assert m["mpjpe_source"] < 0.75 * m["baseline_mpjpe_source"]
@@ -69,13 +61,13 @@ def _user_track(tiny_corpus, tmp_path):
     return path, kp
 
 
-def test_recover_cli_writes_bvh_npz_and_video(brief_run, tiny_corpus, tmp_path):
+def test_recover_cli_writes_bvh_npz_and_video(adapted_run, tiny_corpus, tmp_path):
     bvhio = pytest.importorskip("bvhio")
     from motionlab.cli import main
     from motionlab.io.bvh import read_bvh
     from motionlab.io.npz import load_motion_npz
 
-    run, _ = brief_run
+    run, _ = adapted_run
     track, kp = _user_track(tiny_corpus, tmp_path)
     out = tmp_path / "person.bvh"
     assert main(["recover", str(track), "--run", str(run), "-o", str(out), "--render", str(tmp_path / "o.gif"),
@@ -95,11 +87,11 @@ def test_recover_cli_writes_bvh_npz_and_video(brief_run, tiny_corpus, tmp_path):
     assert load_motion_npz(tmp_path / "p.npz").num_frames == kp.num_frames
 
 
-def test_recover_bad_input(brief_run, tmp_path):
+def test_recover_bad_input(adapted_run, tmp_path):
     from motionlab.io.keypoints import Keypoints2D
     from motionlab.recipes.recover.tool import recover_file, recover_track
 
-    run, _ = brief_run
+    run, _ = adapted_run
     rng = np.random.default_rng(0)
     short = Keypoints2D(30.0, rng.uniform(0, 100, (3, 17, 2)), np.ones((3, 17)), (640, 480), {"source": "s.json"})
     with pytest.raises(MotionLabError, match="needs at least") as e:
@@ -116,16 +108,16 @@ def test_recover_bad_input(brief_run, tmp_path):
         recover_file(tmp_path / "w.json", run, tmp_path / "o.txt")
 
 
-def test_tiny_adaptation_gain(tiny_corpus, tmp_path):
+def test_tiny_adaptation_gain(adapted_run, tmp_path):
     """The packaged tiny config: full adaptation vs a source-only run of the same length and the same
     source augmentations, both with the inference's refitted camera tilt (test clips, no target labels
-    in training). Two 800-step runs, about 4 minutes on 2 cores: the gain is the recipe's point, so it
-    runs by default. Measured (seeds 0-4, an input stage and an output layer per domain, real_weight 0.3):
+    in training). The gain is the recipe's point, so it runs by default (the source-only run: about 3 minutes
+    on 2 cores). Measured (seeds 0-4, an input stage and an output layer per domain, real_weight 0.3):
     target -38 / -29 / -28 / -32 / -35%."""
     from motionlab.train.engine import evaluate, train
 
-    adapted = evaluate(train("recover", run_dir=tmp_path / "full"))
-    source = evaluate(train("recover", run_dir=tmp_path / "so", overrides=["adapt.enabled=false"]))
+    _, adapted = adapted_run
+    source = evaluate(train("recover", run_dir=tmp_path / "so", overrides=["adapt.enabled=false"], summary="none"))
     gain = (source["mpjpe_target"] - adapted["mpjpe_target"]) / source["mpjpe_target"]
     assert gain >= 0.20, (source["mpjpe_target"], adapted["mpjpe_target"])
     if adapted["mpjpe_source"] > 1.05 * source["mpjpe_source"]:
