@@ -14,7 +14,8 @@ from motionlab.errors import MotionLabError
 @pytest.fixture(scope="module")
 def adapted_run(tiny_corpus, tmp_path_factory):
     """The packaged tiny config as a user runs it (400 source-only steps, then 400 adapted): every test of this
-    file reads it, and test_tiny_adaptation_gain sets it against a source-only run of the same length."""
+    file reads it (about 5 minutes on 2 cores), and test_tiny_adaptation_gain sets it against a source-only run of
+    the same length."""
     from motionlab.train.engine import evaluate, train
 
     run = train("recover", run_dir=tmp_path_factory.mktemp("recover") / "r", summary="none")
@@ -111,7 +112,7 @@ def test_recover_bad_input(adapted_run, tmp_path):
 def test_tiny_adaptation_gain(adapted_run, tmp_path):
     """The packaged tiny config: full adaptation vs a source-only run of the same length and the same
     source augmentations, both with the inference's refitted camera tilt (test clips, no target labels
-    in training). The gain is the recipe's point, so it runs by default (the source-only run: about 3 minutes
+    in training). The gain is the recipe's point, so it runs by default (the source-only run: about 1.5 minutes
     on 2 cores). Measured (seeds 0-4, an input stage and an output layer per domain, real_weight 0.3):
     target -38 / -29 / -28 / -32 / -35%."""
     from motionlab.train.engine import evaluate, train
