@@ -1,6 +1,7 @@
 """recover end to end: the packaged tiny config's training (source-only, then adapted to the unlabelled
-real-like tracks), ``motionlab eval`` on both domains, ``motionlab recover`` on user files (BVH that motionlab and bvhio read
-alike, npz, the video), bad input, and the adaptation gain of the packaged tiny config."""
+real-like tracks), ``motionlab eval`` on both domains, ``motionlab recover`` on user files (BVH that motionlab
+and bvhio read alike, npz, the video), bad input, the adaptation gain of the packaged tiny config, and the
+anchor to the source-only weights in training."""
 
 from __future__ import annotations
 
@@ -126,9 +127,12 @@ def test_tiny_adaptation_gain(adapted_run, tmp_path):
         pytest.xfail(f"source bound missed: {source['mpjpe_source']:.1f} -> {adapted['mpjpe_source']:.1f} mm")
 
 
-def test_anchor_decay_holds_the_shared_weights_at_the_source_only_ones(tiny_corpus, tmp_path):
+@pytest.mark.parametrize("outputs", ["true", "false"])
+def test_anchor_decay_holds_the_shared_weights_at_the_source_only_ones(tiny_corpus, tmp_path, outputs):
     """Wired into training: with a pull of rate 1 every adapted step, the trained lifter's weights outside the
-    target's stage end where ``checkpoints/source_only.ckpt`` has them, while the target's stage has learned."""
+    target's stage end where ``checkpoints/source_only.ckpt`` has them, while the target's stage has learned;
+    with the target's own output layer (tiny.yaml) and with the output layer shared (``model.domain_outputs=false``:
+    the target's stage is then its input stage only, and the adversarial cap reads the shared layer)."""
     import torch
 
     from motionlab.train.engine import load_run, train
@@ -136,7 +140,8 @@ def test_anchor_decay_holds_the_shared_weights_at_the_source_only_ones(tiny_corp
     run = train("recover", run_dir=tmp_path / "r",
                 overrides=["train.max_steps=24", "adapt.start_step=16", "data.source_cameras=1", "model.width=32",
                            "train.val_every=-1", "train.log_every=8", "train.checkpoint_every=1000",
-                           "adapt.num_augmentations=2", "adapt.alternating_ratio=1.0", "adapt.anchor_decay=1e12"])
+                           "adapt.num_augmentations=2", "adapt.alternating_ratio=1.0", "adapt.anchor_decay=1e12",
+                           f"model.domain_outputs={outputs}"])
     final = load_run(run).model
     start = load_run(run, checkpoint=run / "checkpoints" / "source_only.ckpt").model
     own = {id(p) for p in final.target_stage_parameters()}
@@ -145,3 +150,4 @@ def test_anchor_decay_holds_the_shared_weights_at_the_source_only_ones(tiny_corp
     assert shared and all(torch.allclose(p, s[n], atol=1e-6) for n, p in shared)
     moved = [n for n, p in final.named_parameters() if id(p) in own and not torch.allclose(p, s[n], atol=1e-6)]
     assert moved  # the target's own stage is free to adapt
+    assert any(n.startswith("out_target.") for n in moved) == (outputs == "true")
