@@ -246,6 +246,28 @@ def test_seam_fade_is_set_per_part(quick_run):
         generate_sequence(run.model, cond, seed, seam_fade_parts={"hands": 70}, **opts)
 
 
+
+def test_seed_poses_start_from_the_training_mean_or_the_rest_pose(quick_run):
+    """Without a seed motion the first chunk starts from the training mean of every part (``mean``, normalised
+    zeros, the default) or from the rest pose (``rest``: arms out, hands flat); a seed motion overrides both."""
+    from motionlab.errors import MotionLabError
+    from motionlab.recipes.gesture.evaluate import load
+    from motionlab.recipes.gesture.infer import rest_motion, seed_parts
+
+    run, data = load(quick_run)
+    assert run.cfg.model.seed_pose == "mean"
+    n, args = data.normalizers, (data.parts, 30.0, run.cfg.data.num_expressions)
+    mean = seed_parts(n, *args)
+    assert all(mean[p].shape == (4, data.dims[p]) and not mean[p].any() for p in data.parts)
+    rest = seed_parts(n, *args, pose="rest")
+    assert all(rest[p].shape == (4, data.dims[p]) for p in data.parts)
+    # flat hands sit far from the data's mean hands (the corpus's hands rest curled)
+    assert np.abs(rest["hands"]).mean() > 0.5
+    given = seed_parts(n, *args, seed=rest_motion(30.0, 6), pose="mean")  # a seed motion wins
+    assert all(np.allclose(given[p], rest[p]) for p in data.parts)
+    with pytest.raises(MotionLabError, match="mean, rest"):
+        seed_parts(n, *args, pose="tpose")
+
 def test_audio_only_outputs_and_render(quick_run, tiny_corpus, tmp_path):
     from motionlab.io.bvh import read_bvh
     from motionlab.io.smplx import read_smplx_npz

@@ -20,7 +20,7 @@ def _common(s) -> None:
     s.add_argument("--run", required=True, help="run folder of a trained model")
     s.add_argument("-o", "--output", required=True, help="OUT.npz (BEAT2 SMPL-X by default) or OUT.bvh")
     s.add_argument("--words", default=None, help="Praat TextGrid with the word alignment of the speech")
-    s.add_argument("--seed", default=None, help="SMPL-X npz whose first frames seed the motion (default: rest pose)")
+    s.add_argument("--seed", default=None, help="SMPL-X npz whose first frames seed the motion (default: the training mean pose, model.seed_pose)")
     s.add_argument("--speaker", type=int, default=0, help="speaker index of the training speakers (default 0)")
     s.add_argument("--format", default="beat2", choices=["beat2", "motionlab"], help="npz flavour")
     s.add_argument("--render", default=None, help="also write a video (mp4 with sound, or gif)")

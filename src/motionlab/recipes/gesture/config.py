@@ -112,6 +112,7 @@ class ModelConfig:
 
     parts: List[str] = field(default_factory=lambda: ["upper", "hands", "lower", "face"])  # body parts, each with its own VQ-VAE and head
     seed_frames: int = 4  # ground-truth (or carried-over) frames each chunk starts from
+    seed_pose: str = "mean"  # the first chunk's seeds without a seed motion: mean (training mean of each part) or rest (rest pose)
     chunk: int = 64  # inference chunk (frames), = the training window
     decode: str = "codes"  # inference: "codes" (argmax codes, the seed's path) or "latents" (regressed latents)
     decode_parts: Dict[str, str] = field(default_factory=dict)  # per-part decode mode overriding `decode`

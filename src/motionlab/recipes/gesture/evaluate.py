@@ -155,7 +155,7 @@ def generate_for_clip(run, data, i: int, speech_from: int = None, zero_partner: 
             x = other[k][:T]
             cond[k] = np.concatenate([x, np.zeros((T - len(x),) + x.shape[1:], x.dtype)]) if len(x) < T else x
     seed = seed_parts(data.normalizers, data.parts, cfg.data.fps, cfg.data.num_expressions,
-                      frames=cfg.model.seed_frames)
+                      frames=cfg.model.seed_frames, pose=cfg.model.seed_pose)
     gen = generate_sequence(run.model, cond, seed, speaker=int(cond["speaker"]), zero_partner=zero_partner,
                             **infer_options(cfg))
     raw = denormalize_parts(gen, data.normalizers, data.parts)

@@ -2,10 +2,11 @@
 
 A sequence of ``T`` frames is generated in chunks of ``model.chunk`` (64) frames that overlap by
 ``model.seed_frames`` (4): chunk ``k`` covers frames ``[k * 60, k * 60 + 64)``; its first 4 frames are
-seeds (the latents of the previous chunk's last 4 frames; for the first chunk the rest pose or a given
-motion), the rest is masked as in the ``full`` training pass. The speech features (wave encoder, words,
-fusion) and, for dyadic models, the partner features are computed once over the whole take (the per-frame
-arrays cut with ``round(f * sr / fps)`` offsets, the last chunk padded with silence) and cut per chunk.
+seeds (the latents of the previous chunk's last 4 frames; for the first chunk a given motion, else the
+training mean pose or the rest pose, ``model.seed_pose``), the rest is masked as in the ``full`` training
+pass. The speech features (wave encoder, words, fusion) and, for dyadic models, the partner features are
+computed once over the whole take (the per-frame arrays cut with ``round(f * sr / fps)`` offsets, the last
+chunk padded with silence) and cut per chunk.
 Chunks run one after another or, with ``model.infer_passes = n``, all at once as one batch ``n`` times.
 Where a chunk meets the previous one its offset is faded out and its first frames are faded in from the
 previous chunk's motion (``model.seam_blend``, ``model.seam_fade``), so the seams carry no jump. The
@@ -40,9 +41,21 @@ def rest_motion(fps: float, frames: int = 4) -> Motion:
     return Motion(fps, sk, root, q)
 
 
+SEED_POSES = ("mean", "rest")
+
+
 def seed_parts(data_norm, parts: List[str], fps: float, num_expressions: int, seed: Optional[Motion] = None,
-               frames: int = 4) -> Dict[str, np.ndarray]:
-    """Normalised part features ``(frames, D)`` of the seed motion (default: the rest pose)."""
+               frames: int = 4, pose: str = "mean") -> Dict[str, np.ndarray]:
+    """Normalised part features ``(frames, D)`` of the seed frames: the first ``frames`` of ``seed`` when given,
+    else ``pose``: ``"mean"`` (every part at its training mean, normalised zeros: a pose the model has seen) or
+    ``"rest"`` (the canonical rest pose, arms out and hands flat, which the training data rarely holds: the
+    first chunk then starts with a transition out of it)."""
+    if seed is None and pose not in SEED_POSES:
+        from motionlab.errors import choices_error
+
+        raise choices_error("seed pose", pose, SEED_POSES, place="model.seed_pose")
+    if seed is None and pose == "mean":
+        return {p: np.zeros((frames, len(data_norm[p].mean)), np.float32) for p in parts}
     m = seed if seed is not None else rest_motion(fps, frames)
     if m.num_frames < frames:
         m = m.slice(0, m.num_frames)

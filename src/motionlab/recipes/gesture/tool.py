@@ -1,7 +1,7 @@
 """Gestures for user files with a trained run (the Python API behind ``motionlab gesture`` and
 ``motionlab dyadic``): any speech file (wav/flac/ogg, any rate and channel count; resampled to 16 kHz
-mono) -> SMPL-X motion, audio-only (no ground-truth motion needed: the seed frames are the rest pose or
-the first frames of ``--seed`` npz), words from an optional TextGrid."""
+mono) -> SMPL-X motion, audio-only (no ground-truth motion needed: the seed frames are the training mean
+pose, ``model.seed_pose``, or the first frames of ``--seed`` npz), words from an optional TextGrid."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def generate_motion(run_dir: PathLike, audio: PathLike, words: Optional[PathLike
     else:
         cond["word"] = np.zeros(T, np.int64)
     seed_motion = read_motion(seed, fps) if seed is not None else None
-    sp = seed_parts(norms, parts, fps, cfg.data.num_expressions, seed=seed_motion, frames=cfg.model.seed_frames)
+    sp = seed_parts(norms, parts, fps, cfg.data.num_expressions, seed=seed_motion, frames=cfg.model.seed_frames,
+                    pose=cfg.model.seed_pose)
     gen = generate_sequence(run.model, cond, sp, speaker=speaker, zero_partner=zero_partner, **infer_options(cfg))
     raw = denormalize_parts(gen, norms, parts)
     motion = assemble_motion(raw, fps, root=raw["root"])
