@@ -61,7 +61,7 @@ def frames_of(wav: Path, fps: float = 30.0) -> int:
 
 def voice_segments(env: np.ndarray, min_pause: int = 30, trim: int = 10, start: int = 30):
     """Boolean ``(speech, pause)`` frame masks of a per-frame envelope: speech where it exceeds a tenth of its
-    maximum (past the first ``start`` frames, the start-up from the rest pose), pause the inside (``trim``
+    maximum (past the first ``start`` frames, the start-up from the seed pose), pause the inside (``trim``
     frames in from either end) of every silent run of at least ``min_pause`` frames between two voiced ones."""
     on = env > 0.1 * env.max()
     pause = np.zeros_like(on)

@@ -298,12 +298,10 @@ def metric_table(metrics: Dict[str, Any]) -> str:
     """A Markdown table: one row per method (model, baselines), one column per metric."""
     keys = [k for k in ("bc", "fgd", "l1div", "jerk", "foot_skating", "seam_ratio", "pfd", "rpcc") if k in metrics]
     rows = [("model", {k: metrics.get(k) for k in keys})]
-    names = sorted({k[len("baseline_"):].rsplit("_", 1)[0] for k in metrics if k.startswith("baseline_")})
     for name in [n for n in (*BASELINES, "partner_zeroed") if any(k.startswith(f"baseline_{n}_") for k in metrics)]:
         rows.append((name, {k: metrics.get(f"baseline_{name}_{k}") for k in keys}))
     rows.append(("real (held-out)", {"bc": metrics.get("gt_bc"), "l1div": metrics.get("gt_l1div"),
                                      "jerk": metrics.get("gt_jerk")}))
-    del names
     head = "| method | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys)
     fmt = lambda v: "" if v is None else f"{v:.4g}"  # noqa: E731
     return head + "\n" + "\n".join(f"| {n} | " + " | ".join(fmt(r.get(k)) for k in keys) + " |" for n, r in rows)
