@@ -504,24 +504,26 @@ def test_tiny_gesture_bc_beats_a_random_clip(tiny_metrics):
 
 @pytest.mark.slow
 def test_gesture_on_the_small_corpus(tmp_path):
-    """The tiny model trained 1000 steps on the small built-in corpus (60 talking takes, 30 pairs; about 7
-    minutes on 2 cores, the corpus generation included): on its 34 held-out takes BC beats a random training
-    clip, the mean pose and the shuffled-speech output, FGD the mean pose, and the seams hold. FGD against the
-    shuffled speech is not asserted (a tie by construction, see test_tiny_gesture_beats_baselines_on_heldout_clips).
-    FGD against a random training clip is the open target: with this many training takes a random clip is nearly a
-    sample of the held-out distribution itself, and the model's hand shapes are not (measured 2026-12-03:
-    FGD 31.7 against 9.2; BC 0.459 against 0.234 / 0 / 0.219; seam ratio 1.18; jerk 30.5, real 29.1)."""
+    """The tiny model on the small built-in corpus (60 talking takes, 30 pairs) with its hands tokenizer
+    trained long enough to tell the corpus's hand shapes apart: 600 tokenizer steps, then 860 generator steps
+    (about 5 minutes on 2 cores, the corpus generation included). On its 34 held-out takes BC beats a random
+    training clip, the mean pose and the shuffled-speech output, FGD a random training clip and the mean pose,
+    and the seams hold. FGD against the shuffled speech is not asserted (a tie by construction, see
+    test_tiny_gesture_beats_baselines_on_heldout_clips). Measured (2026-12-04, two 2-core machines): FGD 9.26 / 9.95
+    against 14.3 / 18.3 for a random clip, 448 / 710 for the mean pose; BC 0.564 / 0.567 against 0.234 / 0 /
+    0.290 / 0.282 (real 0.636); seam ratio 1.25 / 1.12; jerk 47.9 (real 29.1). With
+    tiny.yaml's 140 tokenizer steps the hands tokenizer cannot reconstruct the fist and half of the relaxed and
+    pointing hands, and FGD stays above the random clip's (22.8 against 9.2; 31.7 seeded from the rest pose)."""
     from motionlab.train.engine import evaluate, train
 
     run = train("gesture", config_path=CONFIGS / "gesture" / "tiny.yaml",
-                overrides=["data.synth_scale=small", "train.max_steps=1000", "train.progress=none",
-                           "eval.extra_synth_seeds=[]"],  # its own 34 held-out takes are enough
+                overrides=["data.synth_scale=small", "model.vq.steps=600", "train.max_steps=1460",
+                           "train.progress=none", "eval.extra_synth_seeds=[]"],  # its own 34 held-out takes are enough
                 run_dir=tmp_path / "g")
     m = evaluate(run)
     assert m["num_takes"] >= 20
     for b in ("random_clip", "mean_pose", "shuffled_audio"):
-        assert m["bc"] > m[f"baseline_{b}_bc"], b
-    assert m["fgd"] < m["baseline_mean_pose_fgd"]
+        assert m["bc"] > m[f"baseline_{b}_bc"], (b, m["bc"], m[f"baseline_{b}_bc"])
+    for b in ("random_clip", "mean_pose"):
+        assert m["fgd"] < m[f"baseline_{b}_fgd"], (b, m["fgd"], m[f"baseline_{b}_fgd"])
     assert m["seam_ratio"] <= 1.5
-    if m["fgd"] >= m["baseline_random_clip_fgd"]:
-        pytest.xfail(f"FGD {m['fgd']:.1f} against {m['baseline_random_clip_fgd']:.1f} for a random training clip")

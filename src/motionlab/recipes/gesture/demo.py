@@ -10,7 +10,7 @@ from typing import List
 
 from motionlab.demo import DemoContext, pick_clip
 
-#: the gesture section trains the shipped tiny config (420 steps): shorter runs miss BC and FGD against the
+#: the gesture section trains the shipped tiny config (480 steps: 140 tokenizer, 340 generator): shorter runs miss BC and FGD against the
 #: baselines on the 34 held-out takes (200 steps with 60 tokenizer steps, seed 0: BC 0.140 vs 0.259 for a random clip)
 GESTURE_DEMO_OVERRIDES = ["train.progress=none"]
 #: steps of the dyadic section's run (the shipped tiny dyadic config trains longer; the demo must stay short)
