@@ -129,9 +129,9 @@ def test_tts_passage_gives_an_upright_clip_that_moves_with_the_voice(tiny_corpus
     output; seam ratio 0.66 / 0.77 / 1.25; upper-body speed while speaking over inside the pauses pooled
     1.86 / 1.22 / 7.8x (the model's audio-only output for the corpus's talking takes scores 1.03-3.8x, the
     real motion 1.5-3.0x). With the 480-step config before the speech context the last ratio was 0.92 / 1.77 /
-    8.64x; with the shipped config (speech context 15 frames, 16-frame seam fades) it is 3.05 / 6.11 / 17.7x
-    (wav 2.35 / 4.47 / 17.2x, flac 4.11 / 11.0 / 18.3x), head at least 0.569 m above the pelvis, tilt at most
-    3.2 deg."""
+    8.64x; with the speech context (15 frames) and 16-frame seam fades 3.05 / 6.11 / 17.7x; with the shipped
+    config (the first chunk seeded from the mean pose, 2026-12-04) 8.09 / 7.39 / 17.1x (wav 7.75 / 5.16 / 16.7x,
+    flac 8.47 / 12.3 / 17.6x), head at least 0.573 m above the pelvis, tilt at most 2.1 deg."""
     from motionlab.core.body import SMPL22_NAMES
     from motionlab.eval import metrics as M
     from motionlab.recipes.gesture.evaluate import generate_for_clip, load, positions
@@ -176,4 +176,4 @@ def test_tts_passage_gives_an_upright_clip_that_moves_with_the_voice(tiny_corpus
     moving, still = np.concatenate(moving), np.concatenate(still)
     assert moving.mean() > 1.1 * still.mean(), (
         f"voice-following missed: upper-body speed {moving.mean():.3f} m/s while speaking against {still.mean():.3f} "
-        f"inside the pauses (measured at train seeds 0 / 1 / 2: 3.05 / 6.11 / 17.7x)")
+        f"inside the pauses (measured at train seeds 0 / 1 / 2: 8.09 / 7.39 / 17.1x)")
