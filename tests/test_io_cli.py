@@ -187,7 +187,7 @@ _WRITER = textwrap.dedent("""
         with open(tmp, "w") as f:
             f.write("partial")
         print(tmp, flush=True)
-        time.sleep(60)
+        time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 60)
 """)
 
 
@@ -196,12 +196,28 @@ def test_signal_during_write_leaves_no_temp_file(tmp_path, sig):
     if not hasattr(signal, sig):
         pytest.skip(f"no {sig} here")
     out = tmp_path / "clip.csv"
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(out)], stdout=subprocess.PIPE, text=True)
+    signum = getattr(signal, sig)
+    # the writer starts with the signal at its default action: under nohup the test process ignores SIGHUP, the
+    # child would inherit that, and atomic_path rightly keeps an ignored signal ignored
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(out)], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
     tmp = proc.stdout.readline().strip()
     assert os.path.exists(tmp)
     proc.send_signal(getattr(signal, sig))
     assert proc.wait(timeout=30) == -getattr(signal, sig)  # the signal still ends the process as usual
     assert list(tmp_path.iterdir()) == [] and not out.exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP here")
+def test_ignored_hangup_during_write_stays_ignored(tmp_path):
+    """Under nohup (SIGHUP ignored) a hang-up neither ends the process nor loses the file being written."""
+    out = tmp_path / "clip.csv"
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(out), "1"], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    assert os.path.exists(proc.stdout.readline().strip())
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(timeout=30) == 0
+    assert out.read_text() == "partial" and list(tmp_path.iterdir()) == [out]
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
