@@ -11,6 +11,8 @@ frames, so a window or an inference chunk sees exactly the samples of its frames
 * :func:`frame_onset_strength` ``(T,)``: librosa's onset strength (hop 512) at the frame times, divided
   by the clip's maximum (0..1).
 * :func:`load_speech`: any file libsndfile reads (wav, flac, ogg; any rate and channel count) as 16 kHz mono.
+* :func:`load_backends`: import what the features use now (librosa loads its onset code lazily, at the
+  first clip), so that a timing of the first clip measures the features, not the imports.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from motionlab.errors import MotionLabError
 from motionlab.io.audio import frame_to_sample, read_audio
 
 SPEECH_SR = 16000
+
+
+def load_backends() -> None:
+    """Import librosa's onset code (about 1.5 s, otherwise paid inside the first :func:`frame_onset_strength`)."""
+    import librosa.onset  # noqa: F401
 
 
 def load_speech(path, sr: int = SPEECH_SR) -> Tuple[np.ndarray, int]:

@@ -89,12 +89,13 @@ def gesture_file(audio: PathLike, run_dir: PathLike, output: PathLike, words: Op
     """Generate and write motion for ``audio`` (see :func:`generate_motion`); returns a report."""
     import time
 
+    from motionlab.data.speech_features import load_backends
     from motionlab.recipes.gesture.export import render_talk, write_output
     from motionlab.train.engine import load_run
 
     t0 = time.perf_counter()
     run = load_run(run_dir)
-    import librosa.onset  # noqa: F401  (imported lazily at the first file: a start-up cost, not generation)
+    load_backends()  # a start-up cost, not generation
     loaded = time.perf_counter() - t0
     t0 = time.perf_counter()
     res = generate_motion(run_dir, audio, words=words, seed=seed, speaker=speaker, partner_motion=partner_motion,
